@@ -1,0 +1,572 @@
+"""Sparsity patterns and colored patterns: the two artifacts everything else passes around.
+
+A :class:`SparsityPattern` is an immutable boolean (m, n) matrix kept as sorted,
+duplicate-free COO index arrays (row-major order, i.e. the CSR order). It is
+never stored densely.
+
+A :class:`ColoredPattern` is a pattern plus a coloring of its columns (modes
+``HVP`` and ``JVP``) or rows (mode ``VJP``): one AD product per color recovers
+every nonzero. Color ``-1`` marks a vertex that needs no product at all (an
+empty column or row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from asdex_pipe import display
+
+MODES = ("HVP", "JVP", "VJP")
+
+_INT32_LIMIT = 2**31 - 1
+
+
+def _index_dtype(shape: tuple[int, int]) -> type:
+    return np.int32 if max(shape, default=0) <= _INT32_LIMIT else np.int64
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
+def _check_shape(shape: Any) -> tuple[int, int]:
+    try:
+        dims = tuple(shape)
+    except TypeError:
+        raise ValueError(f"shape must be a pair (m, n) of integers, got {shape!r}") from None
+    if len(dims) != 2:
+        raise ValueError(f"shape must be a pair (m, n) of integers, got {shape!r}")
+    out = []
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer):
+            raise ValueError(f"shape entries must be integers, got {shape!r}")
+        if d < 0:
+            raise ValueError(f"shape entries must be non-negative, got {shape!r}")
+        out.append(int(d))
+    return out[0], out[1]
+
+
+def _check_index_array(name: str, values: Any) -> np.ndarray:
+    a = np.asarray(values)
+    if a.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if a.ndim != 1:
+        raise ValueError(f"{name} must be a 1-D array of indices, got shape {a.shape}")
+    if a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"{name} must hold integers, got dtype {a.dtype}")
+    return a.astype(np.int64, copy=False)
+
+
+def _fmt_pct(x: float) -> str:
+    return f"{100.0 * x:.1f}%"
+
+
+def _plural(k: int, word: str) -> str:
+    return f"{k} {word}" if k == 1 else f"{k} {word}s"
+
+
+class SparsityPattern:
+    """Immutable boolean sparsity pattern of an (m, n) matrix.
+
+    Build one with :meth:`from_coo`, :meth:`from_dense`, :meth:`from_bcoo`,
+    :meth:`from_scipy`, or :meth:`load`. ``rows`` and ``cols`` are read-only
+    1-D integer arrays of length ``nnz``, sorted row-major without duplicates.
+    """
+
+    __slots__ = ("_cols", "_hash", "_indptr", "_rows", "_shape", "provenance")
+
+    def __init__(
+        self,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        shape: tuple[int, int],
+        *,
+        provenance: Mapping[str, Any] | None = None,
+        _trusted: bool = False,
+    ):
+        """Prefer the ``from_*`` constructors; this one validates, sorts and merges duplicates.
+
+        Args:
+            rows, cols: 1-D integer arrays of equal length (nnz,), the coordinates.
+            shape: (m, n), non-negative integers.
+            provenance: free-form JSON-serialisable metadata kept with the pattern.
+        """
+        shape = _check_shape(shape)
+        if not _trusted:
+            rows, cols = _canonical_coo(rows, cols, shape)
+        dtype = _index_dtype(shape)
+        self._rows = _frozen(np.asarray(rows, dtype=dtype))
+        self._cols = _frozen(np.asarray(cols, dtype=dtype))
+        self._shape = shape
+        self._indptr: np.ndarray | None = None
+        self._hash: int | None = None
+        self.provenance = dict(provenance or {})
+
+    # ---------------------------------------------------------------- builders
+    @classmethod
+    def from_coo(
+        cls,
+        rows: Any,
+        cols: Any,
+        shape: tuple[int, int],
+        *,
+        provenance: Mapping[str, Any] | None = None,
+    ) -> SparsityPattern:
+        """Build from coordinate arrays; duplicates are merged.
+
+        Args:
+            rows, cols: sequences of non-negative integers of equal length (nnz,).
+            shape: (m, n) of the matrix.
+            provenance: optional free-form metadata.
+
+        Raises:
+            ValueError: on mismatched lengths, non-integer, negative or out-of-range indices,
+                or a bad shape.
+        """
+        return cls(rows, cols, shape, provenance=provenance)
+
+    @classmethod
+    def from_dense(cls, array: Any) -> SparsityPattern:
+        """Build from a dense 2-D array; every nonzero (or True) entry is in the pattern.
+
+        Args:
+            array: array-like of shape (m, n), numeric or boolean.
+        """
+        a = np.asarray(array)
+        if a.ndim != 2:
+            raise ValueError(f"from_dense expects a 2-D array, got {a.ndim}-D shape {a.shape}")
+        r, c = np.nonzero(a)
+        return cls(r, c, a.shape, _trusted=True)
+
+    @classmethod
+    def from_bcoo(cls, matrix: Any) -> SparsityPattern:
+        """Build from a 2-D ``jax.experimental.sparse.BCOO`` matrix (its stored indices).
+
+        Every stored index counts, whatever its value; BCOO's out-of-range padding
+        entries are dropped.
+        """
+        if getattr(matrix, "n_batch", 0) or getattr(matrix, "n_dense", 0):
+            raise ValueError("from_bcoo supports BCOO matrices without batch or dense dimensions")
+        if len(matrix.shape) != 2:
+            raise ValueError(f"from_bcoo expects a 2-D BCOO matrix, got shape {matrix.shape}")
+        idx = np.asarray(matrix.indices)
+        m, n = (int(d) for d in matrix.shape)
+        keep = (idx[:, 0] < m) & (idx[:, 1] < n)
+        return cls(idx[keep, 0], idx[keep, 1], (m, n))
+
+    @classmethod
+    def from_scipy(cls, matrix: Any) -> SparsityPattern:
+        """Build from any scipy sparse matrix or array (stored entries, explicit zeros included)."""
+        coo = sp.coo_array(matrix)
+        return cls(coo.row, coo.col, coo.shape)
+
+    # ------------------------------------------------------------- properties
+    @property
+    def rows(self) -> np.ndarray:
+        """Row index of each nonzero, shape (nnz,), sorted row-major."""
+        return self._rows
+
+    @property
+    def cols(self) -> np.ndarray:
+        """Column index of each nonzero, shape (nnz,)."""
+        return self._cols
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(m, n)."""
+        return self._shape
+
+    @property
+    def nnz(self) -> int:
+        """Number of structural nonzeros."""
+        return int(self._rows.shape[0])
+
+    @property
+    def density(self) -> float:
+        """nnz / (m·n); 0 for an empty shape."""
+        size = self._shape[0] * self._shape[1]
+        return self.nnz / size if size else 0.0
+
+    @property
+    def sparsity(self) -> float:
+        """1 − density."""
+        return 1.0 - self.density
+
+    @property
+    def indptr(self) -> np.ndarray:
+        """CSR row pointer, shape (m + 1,): row i's nonzeros are ``cols[indptr[i]:indptr[i+1]]``."""
+        if self._indptr is None:
+            counts = np.bincount(self._rows, minlength=self._shape[0])
+            ptr = np.zeros(self._shape[0] + 1, dtype=np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            self._indptr = _frozen(ptr)
+        return self._indptr
+
+    # ------------------------------------------------------------ conversions
+    def todense(self) -> np.ndarray:
+        """Dense boolean array of shape (m, n)."""
+        out = np.zeros(self._shape, dtype=bool)
+        out[self._rows, self._cols] = True
+        return out
+
+    def to_scipy(self) -> sp.csr_array:
+        """scipy CSR array of shape (m, n) with boolean True at every nonzero."""
+        data = np.ones(self.nnz, dtype=bool)
+        return sp.csr_array((data, self._cols, self.indptr), shape=self._shape)
+
+    def to_bcoo(self, dtype: Any = np.float32) -> Any:
+        """JAX BCOO matrix with ones at the nonzeros (``dtype`` values, shape (m, n))."""
+        import jax.numpy as jnp
+        from jax.experimental import sparse as jsparse
+
+        idx = np.stack([self._rows, self._cols], axis=1)
+        data = jnp.ones(self.nnz, dtype=dtype)
+        return jsparse.BCOO((data, jnp.asarray(idx)), shape=self._shape)
+
+    @property
+    def T(self) -> SparsityPattern:
+        """The transposed (n, m) pattern."""
+        return self.transpose()
+
+    def transpose(self) -> SparsityPattern:
+        """Return the transposed (n, m) pattern."""
+        m, n = self._shape
+        order = np.lexsort((self._rows, self._cols))
+        return SparsityPattern(
+            self._cols[order], self._rows[order], (n, m), provenance=self.provenance, _trusted=True
+        )
+
+    def is_symmetric(self) -> bool:
+        """True if the pattern is square and equal to its transpose."""
+        return self._shape[0] == self._shape[1] and self == self.transpose()
+
+    def symmetrize(self) -> SparsityPattern:
+        """Return the union of the pattern and its transpose (square patterns only)."""
+        if self._shape[0] != self._shape[1]:
+            raise ValueError(f"symmetrize needs a square pattern, got shape {self._shape}")
+        rows = np.concatenate([self._rows, self._cols])
+        cols = np.concatenate([self._cols, self._rows])
+        return SparsityPattern(rows, cols, self._shape, provenance=self.provenance)
+
+    # ---------------------------------------------------------------- dunders
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, SparsityPattern):
+            return NotImplemented
+        return (
+            self._shape == other._shape
+            and np.array_equal(self._rows, other._rows)
+            and np.array_equal(self._cols, other._cols)
+        )
+
+    def __hash__(self) -> int:
+        if self._hash is None:
+            self._hash = hash((self._shape, self._rows.tobytes(), self._cols.tobytes()))
+        return self._hash
+
+    def _header(self) -> str:
+        m, n = self._shape
+        return f"{m}×{n}, nnz={self.nnz}, sparsity={_fmt_pct(self.sparsity)}"
+
+    def __repr__(self) -> str:
+        s = display.preview_scale(self._shape)
+        lines = display.braille_lines(self._rows, self._cols, self._shape, s, s)
+        return "\n".join([f"SparsityPattern({self._header()})", *display.bracket(lines)])
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: Any) -> None:
+        """Write the pattern to ``path``; the suffix picks the format (``.npz`` or ``.zarr``).
+
+        The write is atomic: a crash leaves either the old file or the new one.
+        """
+        from asdex_pipe.store import formats
+
+        formats.save_record(path, *self._to_record())
+
+    @classmethod
+    def load(cls, path: Any) -> SparsityPattern:
+        """Read a pattern written by :meth:`save` (``.npz`` or ``.zarr``), validating it.
+
+        Raises:
+            asdex_pipe.store.formats.ArtifactError: on a missing, truncated, tampered or
+                wrong-kind file.
+        """
+        from asdex_pipe.store import formats
+
+        arrays, attrs = formats.load_record(path)
+        return cls._from_record(arrays, attrs, source=str(path))
+
+    def _to_record(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        attrs = {
+            "kind": "SparsityPattern",
+            "shape": list(self._shape),
+            "nnz": self.nnz,
+            "provenance": self.provenance,
+        }
+        return {"rows": self._rows, "cols": self._cols}, attrs
+
+    @classmethod
+    def _from_record(
+        cls, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str
+    ) -> SparsityPattern:
+        from asdex_pipe.store.formats import ArtifactError
+
+        _expect_kind(attrs, "SparsityPattern", source)
+        return _pattern_from_record(arrays, attrs, source, ArtifactError)
+
+
+def _canonical_coo(rows: Any, cols: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Validate coordinates and return them sorted row-major without duplicates."""
+    r = _check_index_array("rows", rows)
+    c = _check_index_array("cols", cols)
+    if r.shape != c.shape:
+        raise ValueError(f"rows and cols must have the same length, got {r.size} and {c.size}")
+    if r.size == 0:
+        return r, c
+    m, n = shape
+    for name, a, bound in (("rows", r, m), ("cols", c, n)):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0:
+            raise ValueError(f"{name} contains a negative index ({lo})")
+        if hi >= bound:
+            raise ValueError(f"{name} index {hi} is out of range for shape {shape}")
+    keys = r * n + c
+    if keys.size > 1 and not bool(np.all(keys[1:] > keys[:-1])):
+        # sort + mask: numpy 2.4's np.unique is ~30x slower than this on 10^7 keys.
+        keys = np.sort(keys)
+        keep = np.empty(keys.shape, dtype=bool)
+        keep[0] = True
+        np.not_equal(keys[1:], keys[:-1], out=keep[1:])
+        r, c = np.divmod(keys[keep], n)
+    return r, c
+
+
+def _expect_kind(attrs: Mapping[str, Any], kind: str, source: str) -> None:
+    from asdex_pipe.store.formats import ArtifactError
+
+    got = attrs.get("kind")
+    if got != kind:
+        raise ArtifactError(f"{source} holds a {got!r} artifact, expected {kind!r}")
+
+
+def _pattern_from_record(
+    arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str, error: type
+) -> SparsityPattern:
+    try:
+        shape = _check_shape(attrs["shape"])
+        rows, cols = arrays["rows"], arrays["cols"]
+        nnz = int(attrs["nnz"])
+    except (KeyError, ValueError, TypeError) as exc:
+        raise error(f"{source} is not a valid pattern artifact: {exc}") from None
+    if rows.shape != (nnz,) or cols.shape != (nnz,):
+        raise error(
+            f"{source} is truncated or tampered: nnz={nnz} but rows/cols have "
+            f"{rows.shape[0] if rows.ndim else '?'}/{cols.shape[0] if cols.ndim else '?'} entries"
+        )
+    try:
+        canon_r, canon_c = _canonical_coo(rows, cols, shape)
+    except ValueError as exc:
+        raise error(f"{source} is corrupt: {exc}") from None
+    if canon_r.shape[0] != nnz:
+        raise error(f"{source} is corrupt: it holds duplicate coordinates")
+    return SparsityPattern(
+        canon_r, canon_c, shape, provenance=attrs.get("provenance") or {}, _trusted=True
+    )
+
+
+class ColoredPattern:
+    """A sparsity pattern with a coloring: one AD product per color recovers every nonzero.
+
+    Attributes:
+        sparsity: the (m, n) :class:`SparsityPattern`.
+        colors: int32 array; shape (n,) for modes ``HVP``/``JVP`` (column colors),
+            (m,) for ``VJP`` (row colors). ``-1`` marks a vertex no product needs.
+        mode: ``"HVP"``, ``"JVP"`` or ``"VJP"``.
+        algorithm: coloring algorithm (``"star"``, ``"acyclic"``, ``"column"``, ``"row"``).
+        order: the vertex order the algorithm used.
+        provenance: free-form metadata.
+    """
+
+    __slots__ = ("_plan_cache", "algorithm", "colors", "mode", "order", "provenance", "sparsity")
+
+    def __init__(
+        self,
+        sparsity: SparsityPattern,
+        colors: Any,
+        mode: str,
+        algorithm: str,
+        order: str = "natural",
+        *,
+        provenance: Mapping[str, Any] | None = None,
+    ):
+        """Validate and build a colored pattern.
+
+        Args:
+            sparsity: the pattern that was colored.
+            colors: integer color per column (HVP/JVP) or row (VJP); -1 for "needs none".
+            mode: ``"HVP"``, ``"JVP"`` or ``"VJP"``.
+            algorithm: name of the coloring algorithm.
+            order: name of the vertex order.
+            provenance: optional free-form metadata.
+
+        Raises:
+            ValueError: when the colors do not fit the pattern (length, range, a nonzero in a
+                vertex marked -1) or the mode is unknown.
+        """
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        m, n = sparsity.shape
+        if mode == "HVP" and m != n:
+            raise ValueError(f"an HVP coloring needs a square pattern, got shape {sparsity.shape}")
+        expected = m if mode == "VJP" else n
+        c = np.asarray(colors)
+        if c.size and (c.dtype == np.bool_ or not np.issubdtype(c.dtype, np.integer)):
+            raise ValueError(f"colors must be integers, got dtype {c.dtype}")
+        if c.shape != (expected,):
+            side = "rows" if mode == "VJP" else "columns"
+            raise ValueError(
+                f"a {mode} coloring needs one color per {side[:-1]} ({expected}), got shape {c.shape}"
+            )
+        c = c.astype(np.int32)
+        if c.size and int(c.min()) < -1:
+            raise ValueError(f"colors must be >= -1 (-1 = needs no product), got {int(c.min())}")
+        touched = sparsity.rows if mode == "VJP" else sparsity.cols
+        if touched.size and bool(np.any(c[touched] < 0)):
+            bad = int(touched[np.argmax(c[touched] < 0)])
+            raise ValueError(f"vertex {bad} has nonzeros but color -1")
+        self.sparsity = sparsity
+        self.colors = _frozen(c)
+        self.mode = mode
+        self.algorithm = str(algorithm)
+        self.order = str(order)
+        self.provenance = dict(provenance or {})
+        self._plan_cache: dict[str, Any] = {}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(m, n) of the underlying pattern."""
+        return self.sparsity.shape
+
+    @property
+    def nnz(self) -> int:
+        """Number of nonzeros of the underlying pattern."""
+        return self.sparsity.nnz
+
+    @property
+    def num_colors(self) -> int:
+        """Number of colors, i.e. AD products per evaluation."""
+        return int(self.colors.max()) + 1 if self.colors.size else 0
+
+    def compressed_pattern(self) -> SparsityPattern:
+        """Pattern of the compressed matrix: (m, colors) for HVP/JVP, (colors, n) for VJP."""
+        s = self.sparsity
+        k = self.num_colors
+        if self.mode == "VJP":
+            return SparsityPattern(self.colors[s.rows], s.cols, (k, s.shape[1]))
+        return SparsityPattern(s.rows, self.colors[s.cols], (s.shape[0], k))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ColoredPattern):
+            return NotImplemented
+        return (
+            self.sparsity == other.sparsity
+            and np.array_equal(self.colors, other.colors)
+            and (self.mode, self.algorithm, self.order)
+            == (other.mode, other.algorithm, other.order)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        s = self.sparsity
+        m, n = s.shape
+        k = self.num_colors
+        dense_count = m if self.mode == "VJP" else n
+        header = f"ColoredPattern({s._header()}, {self.mode}, {_plural(k, 'color')})"
+        summary = (
+            f"{_plural(k, self.mode)} (instead of {_plural(dense_count, self.mode)})"
+        )
+        scale = display.preview_scale(s.shape)
+        left = display.bracket(display.braille_lines(s.rows, s.cols, s.shape, scale, scale))
+        comp = self.compressed_pattern()
+        if self.mode == "VJP":
+            rs, cs = min(1.0, display.MAX_PIXELS / max(k, 1)), scale
+        else:
+            rs, cs = scale, min(1.0, display.MAX_PIXELS / max(k, 1))
+        right = display.bracket(display.braille_lines(comp.rows, comp.cols, comp.shape, rs, cs))
+        if not left or not right:
+            return "\n".join([header, summary, *left])
+        return "\n".join([header, summary, *display.side_by_side(left, right)])
+
+    __str__ = __repr__
+
+    # ------------------------------------------------------------ persistence
+    def save(self, path: Any) -> None:
+        """Write to ``path`` (``.npz`` or ``.zarr`` by suffix), atomically."""
+        from asdex_pipe.store import formats
+
+        formats.save_record(path, *self._to_record())
+
+    @classmethod
+    def load(cls, path: Any) -> ColoredPattern:
+        """Read a colored pattern written by :meth:`save`, validating every field.
+
+        Raises:
+            asdex_pipe.store.formats.ArtifactError: on a missing, truncated, tampered or
+                wrong-kind file.
+        """
+        from asdex_pipe.store import formats
+
+        arrays, attrs = formats.load_record(path)
+        return cls._from_record(arrays, attrs, source=str(path))
+
+    def _to_record(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        arrays, attrs = self.sparsity._to_record()
+        arrays["colors"] = self.colors
+        attrs.update(
+            kind="ColoredPattern",
+            mode=self.mode,
+            algorithm=self.algorithm,
+            order=self.order,
+            num_colors=self.num_colors,
+            provenance=self.provenance,
+            sparsity_provenance=self.sparsity.provenance,
+        )
+        return arrays, attrs
+
+    @classmethod
+    def _from_record(
+        cls, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str
+    ) -> ColoredPattern:
+        from asdex_pipe.store.formats import ArtifactError
+
+        _expect_kind(attrs, "ColoredPattern", source)
+        sparsity = _pattern_from_record(arrays, attrs, source, ArtifactError)
+        sparsity.provenance = dict(attrs.get("sparsity_provenance") or {})
+        if "colors" not in arrays:
+            raise ArtifactError(f"{source} is truncated: it has no 'colors' array")
+        try:
+            out = cls(
+                sparsity,
+                arrays["colors"],
+                mode=attrs["mode"],
+                algorithm=attrs["algorithm"],
+                order=attrs.get("order", "natural"),
+                provenance=attrs.get("provenance") or {},
+            )
+        except (KeyError, ValueError) as exc:
+            raise ArtifactError(f"{source} is corrupt: {exc}") from None
+        if out.num_colors != int(attrs.get("num_colors", out.num_colors)):
+            raise ArtifactError(
+                f"{source} is corrupt: it records {attrs['num_colors']} colors but its "
+                f"color array has {out.num_colors}"
+            )
+        return out
+
