@@ -1,0 +1,9 @@
+"""Test-wide settings: float64 available everywhere (float32 tests ask for it explicitly)."""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
