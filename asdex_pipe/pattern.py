@@ -432,7 +432,8 @@ class ColoredPattern:
         if c.shape != (expected,):
             side = "rows" if mode == "VJP" else "columns"
             raise ValueError(
-                f"a {mode} coloring needs one color per {side[:-1]} ({expected}), got shape {c.shape}"
+                f"a {mode} coloring needs one color per {side[:-1]} ({expected}), "
+                f"got shape {c.shape}"
             )
         c = c.astype(np.int32)
         if c.size and int(c.min()) < -1:
@@ -490,9 +491,7 @@ class ColoredPattern:
         k = self.num_colors
         dense_count = m if self.mode == "VJP" else n
         header = f"ColoredPattern({s._header()}, {self.mode}, {_plural(k, 'color')})"
-        summary = (
-            f"{_plural(k, self.mode)} (instead of {_plural(dense_count, self.mode)})"
-        )
+        summary = f"{_plural(k, self.mode)} (instead of {_plural(dense_count, self.mode)})"
         scale = display.preview_scale(s.shape)
         left = display.bracket(display.braille_lines(s.rows, s.cols, s.shape, scale, scale))
         comp = self.compressed_pattern()
@@ -569,4 +568,3 @@ class ColoredPattern:
                 f"color array has {out.num_colors}"
             )
         return out
-

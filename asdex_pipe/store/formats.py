@@ -142,7 +142,9 @@ def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         )
     for name, a in arrays.items():
         if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
-            raise ArtifactError(f"{path}: array {name!r} must be 1-D integer, got {a.dtype}{a.shape}")
+            raise ArtifactError(
+                f"{path}: array {name!r} must be 1-D integer, got {a.dtype}{a.shape}"
+            )
     return arrays, attrs
 
 
