@@ -50,13 +50,21 @@ def _temp_sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
-def save_record(path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
+def save_record(
+    path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any], *, replace: bool = True
+) -> bool:
     """Atomically write a record to ``path`` (``.npz`` or ``.zarr`` by suffix).
 
     Args:
         path: destination; its parent directory is created if needed.
         arrays: name -> 1-D integer array (names from rows, cols, colors).
         attrs: JSON-serialisable attributes; ``format_version`` is added.
+        replace: when False and a Zarr artifact already sits at ``path`` (for example one a
+            concurrent writer of the same content-addressed key just finished), keep it and
+            discard ours.
+
+    Returns:
+        True if this call's record is the one now at ``path``.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -68,9 +76,9 @@ def save_record(path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any])
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays, **{_ATTRS_KEY: np.array(json.dumps(attrs))})
             os.replace(tmp, path)
-        else:
-            _write_zarr(tmp, arrays, attrs)
-            _replace_dir(tmp, path)
+            return True
+        _write_zarr(tmp, arrays, attrs)
+        return _replace_dir(tmp, path, replace)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -93,14 +101,16 @@ def _write_zarr(path: Path, arrays: dict[str, np.ndarray], attrs: dict[str, Any]
     group.attrs.update(attrs)
 
 
-def _replace_dir(tmp: Path, path: Path) -> None:
-    """Rename directory ``tmp`` to ``path``, replacing an existing one."""
+def _replace_dir(tmp: Path, path: Path, replace: bool = True) -> bool:
+    """Rename directory ``tmp`` to ``path``; an existing ``path`` is replaced only if asked."""
     try:
         os.rename(tmp, path)
-        return
+        return True
     except OSError:
         if not path.exists():
             raise
+    if not replace:
+        return False
     old = _temp_sibling(path, "old")
     os.rename(path, old)
     try:
@@ -111,6 +121,7 @@ def _replace_dir(tmp: Path, path: Path) -> None:
             os.rename(old, path)
             raise
     shutil.rmtree(old, ignore_errors=True)
+    return True
 
 
 def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
