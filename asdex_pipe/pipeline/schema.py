@@ -1,0 +1,215 @@
+"""Typed pipeline configuration and its validation, done before any expensive work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from hydra.core.config_store import ConfigStore
+
+from asdex_pipe.pipeline.errors import PipelineError
+
+STAGES = ("sparsity", "coloring", "verify", "evaluate")
+HVP_MODES = ("fwd_over_rev", "rev_over_fwd", "rev_over_rev")
+ALGORITHMS = ("star", "acyclic", "column", "row")
+ORDERS = (
+    "natural",
+    "largest_first",
+    "smallest_last",
+    "incidence_degree",
+    "dynamic_largest_first",
+    "random",
+    "best",
+)
+DTYPES = ("float32", "float64")
+VERIFY_METHODS = ("auto", "matvec", "dense")
+
+
+@dataclass
+class ObjectiveConfig:
+    """Which function to differentiate: a built-in ``name`` or a user's ``fn`` (module:function)."""
+
+    name: str = "rosenbrock"
+    input_shape: list[int] | None = None
+    fn: str | None = None
+
+
+@dataclass
+class ColoringConfig:
+    """Coloring algorithm (star, acyclic, column, row) and vertex order."""
+
+    algorithm: str = "star"
+    order: str = "largest_first"
+    postprocess: bool = True
+
+
+@dataclass
+class StoreConfig:
+    """Artifact store root and whether JAX's compilation cache lives under it."""
+
+    root: str = "artifacts"
+    compilation_cache: bool = True
+
+
+@dataclass
+class VerifyConfig:
+    """Verification method and its settings."""
+
+    method: str = "auto"
+    num_probes: int = 25
+    dense_max_n: int = 2000
+
+
+@dataclass
+class EvaluateConfig:
+    """Evaluation settings: timing repeats and the largest n for the dense comparison."""
+
+    repeats: int = 5
+    dense_max_n: int = 4000
+
+
+@dataclass
+class PipelineConfig:
+    """The whole job, as composed by Hydra from ``conf/``."""
+
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    coloring: ColoringConfig = field(default_factory=ColoringConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    verify: VerifyConfig = field(default_factory=VerifyConfig)
+    evaluate: EvaluateConfig = field(default_factory=EvaluateConfig)
+    mode: str = "fwd_over_rev"
+    stages: list[str] = field(default_factory=lambda: list(STAGES))
+    force: bool = False
+    n: int | None = None
+    dtype: str = "float64"
+
+
+def register() -> None:
+    """Register the schema with Hydra's ConfigStore as ``pipeline_schema``."""
+    ConfigStore.instance().store(name="pipeline_schema", node=PipelineConfig)
+
+
+def _one_of(what: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise PipelineError(f"unknown {what} {value!r}; choose one of: {', '.join(allowed)}.")
+
+
+def _positive_shape(value: Any) -> tuple[int, ...]:
+    try:
+        dims = tuple(value)
+    except TypeError:
+        dims = (value,)
+    if not dims or any(
+        isinstance(d, bool) or not isinstance(d, int | np.integer) or d <= 0 for d in dims
+    ):
+        raise PipelineError(
+            f"objective.input_shape must be a list of positive integers, got {list(dims)}; "
+            "for example objective.input_shape=[1000] or n=1000."
+        )
+    return tuple(int(d) for d in dims)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The validated, resolved job: what every stage reads."""
+
+    objective_name: str
+    fn_spec: str | None
+    input_shape: tuple[int, ...]
+    dtype: str
+    mode: str
+    algorithm: str
+    order: str
+    postprocess: bool
+    stages: tuple[str, ...]
+    force: bool
+
+    @property
+    def n(self) -> int:
+        """Number of input elements."""
+        return int(np.prod(self.input_shape))
+
+
+def validate(cfg: Any) -> JobSpec:
+    """Check the composed config and resolve the objective's shape.
+
+    Args:
+        cfg: the Hydra/OmegaConf config (a :class:`PipelineConfig`).
+
+    Returns:
+        The resolved :class:`JobSpec`.
+
+    Raises:
+        PipelineError: one clear sentence naming the bad value and what was expected.
+    """
+    from asdex_pipe.objectives import OBJECTIVES
+
+    _one_of("mode", cfg.mode, HVP_MODES)
+    _one_of("coloring algorithm", cfg.coloring.algorithm, ALGORITHMS)
+    _one_of("coloring order", cfg.coloring.order, ORDERS)
+    _one_of("dtype", cfg.dtype, DTYPES)
+    _one_of("verify.method", cfg.verify.method, VERIFY_METHODS)
+    stages = tuple(cfg.stages)
+    for s in stages:
+        _one_of("stage", s, STAGES)
+    if not stages:
+        raise PipelineError(f"stages is empty; choose any of: {', '.join(STAGES)}.")
+    ordered = tuple(s for s in STAGES if s in stages)
+
+    fn_spec = cfg.objective.fn
+    name = cfg.objective.name
+    if fn_spec:
+        # A user's function replaces whichever built-in was selected; it is named by its path.
+        builtin = None
+        name = fn_spec
+    else:
+        if name not in OBJECTIVES:
+            raise PipelineError(
+                f"unknown objective {name!r}; available: {', '.join(sorted(OBJECTIVES))} "
+                "(or your own with objective.fn=package.module:function)."
+            )
+        builtin = OBJECTIVES[name]
+
+    if cfg.n is not None:
+        if builtin is not None and builtin.ndim not in (None, 1):
+            raise PipelineError(
+                f"n={cfg.n} is a shorthand for 1-D objectives, but {name!r} takes a "
+                f"{builtin.ndim}-D input; set objective.input_shape=[...] instead."
+            )
+        shape = _positive_shape([cfg.n])
+    elif cfg.objective.input_shape is not None:
+        shape = _positive_shape(cfg.objective.input_shape)
+    elif builtin is not None:
+        shape = builtin.default_shape
+    else:
+        raise PipelineError(
+            "objective.input_shape is required with objective.fn, e.g. objective.input_shape=[100]."
+        )
+    if builtin is not None:
+        if builtin.ndim is not None and len(shape) != builtin.ndim:
+            raise PipelineError(
+                f"objective {name!r} takes a {builtin.ndim}-D input, got input_shape {list(shape)}."
+            )
+        if int(np.prod(shape)) < builtin.min_size:
+            raise PipelineError(
+                f"objective {name!r} needs at least {builtin.min_size} elements, "
+                f"got input_shape {list(shape)}."
+            )
+    for key in ("repeats", "dense_max_n"):
+        if getattr(cfg.evaluate, key) < 0:
+            raise PipelineError(f"evaluate.{key} must be >= 0, got {getattr(cfg.evaluate, key)}.")
+    if cfg.verify.num_probes <= 0:
+        raise PipelineError(f"verify.num_probes must be positive, got {cfg.verify.num_probes}.")
+    return JobSpec(
+        objective_name=name,
+        fn_spec=fn_spec,
+        input_shape=shape,
+        dtype=cfg.dtype,
+        mode=cfg.mode,
+        algorithm=cfg.coloring.algorithm,
+        order=cfg.coloring.order,
+        postprocess=bool(cfg.coloring.postprocess),
+        stages=ordered,
+        force=bool(cfg.force),
+    )

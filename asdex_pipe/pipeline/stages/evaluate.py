@@ -1,0 +1,71 @@
+"""Evaluate stage: what the sparse Hessian costs next to the gradient, one HVP and dense."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from asdex_pipe.pipeline.context import RunContext
+from asdex_pipe.pipeline.stages.coloring import require_coloring
+from asdex_pipe.timing import time_call
+
+log = logging.getLogger(__name__)
+
+
+def run_evaluate(ctx: RunContext) -> dict[str, Any]:
+    """Time the jitted sparse Hessian, the jitted gradient, one jitted HVP and dense jax.hessian.
+
+    Times are medians over ``evaluate.repeats`` calls after warm-up; the first call (trace +
+    compile, or a load from the persistent compilation cache) is reported separately. Dense
+    is skipped above ``evaluate.dense_max_n`` and the result says so.
+
+    Returns:
+        The figures (seconds and ratios), also stored in ``ctx.figures["evaluate"]``.
+    """
+    from asdex_pipe.differentiation import hessian_from_coloring, hvp
+
+    require_coloring(ctx)
+    ecfg = ctx.cfg.evaluate
+    repeats = max(1, int(ecfg.repeats))
+    f, mode, n = ctx.fn, ctx.spec.mode, ctx.spec.n
+    x = jnp.asarray(ctx.x0)
+    v = jnp.ones_like(x)
+
+    log.info(
+        "  timing the sparse Hessian (%d colors, %d repeats)...", ctx.coloring.num_colors, repeats
+    )
+    hess = jax.jit(hessian_from_coloring(f, ctx.coloring, mode=mode))
+    t_hess = time_call(hess, x, repeats=repeats)
+    t_grad = time_call(jax.jit(jax.grad(f)), x, repeats=repeats)
+    t_hvp = time_call(jax.jit(lambda x, v: hvp(f, x, v, mode=mode)), x, v, repeats=repeats)
+    figures: dict[str, Any] = {
+        "n": n,
+        "colors": ctx.coloring.num_colors,
+        "hvps_used": ctx.coloring.num_colors,
+        "hvps_dense": n,
+        "sparse_hessian_s": t_hess.median,
+        "sparse_hessian_compile_s": t_hess.first_call,
+        "gradient_s": t_grad.median,
+        "hvp_s": t_hvp.median,
+        "sparse_over_gradient": t_hess.median / t_grad.median,
+        "sparse_over_hvp": t_hess.median / t_hvp.median,
+    }
+    if n <= ecfg.dense_max_n:
+        log.info("  timing dense jax.hessian (n=%d)...", n)
+        t_dense = time_call(jax.jit(jax.hessian(f)), x, repeats=repeats)
+        figures.update(
+            dense_hessian_s=t_dense.median,
+            dense_hessian_compile_s=t_dense.first_call,
+            dense_over_sparse=t_dense.median / t_hess.median,
+            dense_skipped=None,
+        )
+    else:
+        figures.update(
+            dense_hessian_s=None,
+            dense_skipped=f"n={n} > evaluate.dense_max_n={ecfg.dense_max_n}",
+        )
+    ctx.figures["evaluate"] = figures
+    return {"status": "computed"}

@@ -1,0 +1,51 @@
+"""Sparsity stage: detect the Hessian pattern, or reuse the stored one with the same key."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from asdex_pipe.pipeline.context import RunContext
+from asdex_pipe.pipeline.errors import PipelineError
+
+
+def run_sparsity(ctx: RunContext) -> dict[str, Any]:
+    """Detect (or reuse) the Hessian sparsity pattern; sets ``ctx.sparsity``.
+
+    Returns:
+        ``{"status": "computed" | "reused", "nnz": ...}``.
+    """
+    from asdex_pipe.detection import DETECTOR_VERSION, hessian_sparsity
+
+    key = ctx.sparsity_key
+    pattern = None if ctx.spec.force else ctx.store.load("sparsity", key)
+    status = "reused"
+    if pattern is None:
+        pattern = hessian_sparsity(ctx.fn, ctx.spec.input_shape, np.dtype(ctx.spec.dtype))
+        pattern.provenance.update(ctx.provenance(key=key, detector=DETECTOR_VERSION))
+        ctx.store.save("sparsity", key, pattern)
+        status = "computed"
+    ctx.sparsity = pattern
+    ctx.artifacts["sparsity"] = str(ctx.store.path("sparsity", key))
+    return {"status": status, "nnz": pattern.nnz}
+
+
+def require_sparsity(ctx: RunContext) -> None:
+    """Make ``ctx.sparsity`` available, reading it from the store when the stage did not run.
+
+    Raises:
+        PipelineError: naming the command that produces the missing artifact.
+    """
+    if ctx.sparsity is not None:
+        return
+    key = ctx.sparsity_key
+    pattern = ctx.store.load("sparsity", key)
+    if pattern is None:
+        raise PipelineError(
+            f"no sparsity artifact for objective {ctx.spec.objective_name!r} with input_shape "
+            f"{list(ctx.spec.input_shape)} in {ctx.store.root}; produce it with:\n  "
+            + ctx.rerun_hint("sparsity")
+        )
+    ctx.sparsity = pattern
+    ctx.artifacts["sparsity"] = str(ctx.store.path("sparsity", key))

@@ -1,0 +1,122 @@
+"""Per-run ``result.json`` and the sweep summaries (``summary.csv`` / ``summary.md``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+
+log = logging.getLogger(__name__)
+
+#: Columns of the sweep summary, in order: (header, path into result.json).
+SUMMARY_COLUMNS = [
+    ("job", ("job",)),
+    ("status", ("status",)),
+    ("objective", ("objective",)),
+    ("input_shape", ("input_shape",)),
+    ("n", ("n",)),
+    ("dtype", ("dtype",)),
+    ("mode", ("mode",)),
+    ("algorithm", ("coloring", "algorithm")),
+    ("order", ("coloring", "order")),
+    ("nnz", ("nnz",)),
+    ("colors", ("colors",)),
+    ("sparsity", ("stages", "sparsity", "status")),
+    ("coloring_stage", ("stages", "coloring", "status")),
+    ("verify", ("verify", "passed")),
+    ("sparse_hessian_s", ("evaluate", "sparse_hessian_s")),
+    ("gradient_s", ("evaluate", "gradient_s")),
+    ("dense_hessian_s", ("evaluate", "dense_hessian_s")),
+    ("error", ("error",)),
+]
+
+
+def write_result(out_dir: Path, result: dict[str, Any]) -> Path:
+    """Write ``result.json`` into the run directory (atomically: temp file, then rename)."""
+    path = out_dir / "result.json"
+    tmp = out_dir / ".result.json.tmp"
+    tmp.write_text(json.dumps(result, indent=2, default=_json_default) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return str(value)
+
+
+def _dig(d: dict[str, Any], path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}" if math.isfinite(value) else str(value)
+    if isinstance(value, list):
+        return "x".join(str(v) for v in value)
+    return str(value).replace("\n", " ").replace("|", "/")
+
+
+def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
+    """Collect every job's result.json under ``sweep_dir`` into summary.csv and summary.md.
+
+    Returns:
+        (csv path, markdown path, number of failed jobs).
+    """
+    rows = []
+    for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: _job_sort_key(p.parent)):
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            result = {"status": "failed", "error": f"unreadable result.json: {exc}"}
+        result.setdefault("job", path.parent.name)
+        rows.append([_cell(_dig(result, col)) for _, col in SUMMARY_COLUMNS])
+    headers = [h for h, _ in SUMMARY_COLUMNS]
+    csv_path = sweep_dir / "summary.csv"
+    with open(csv_path, "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    md_path = sweep_dir / "summary.md"
+    lines = [
+        f"# Sweep summary ({len(rows)} jobs)",
+        "",
+        "| " + " | ".join(headers) + " |",
+        "|" + "---|" * len(headers),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    md_path.write_text("\n".join(lines) + "\n")
+    failed = sum(1 for r in rows if r[1] != "ok")
+    return csv_path, md_path, failed
+
+
+def _job_sort_key(path: Path) -> tuple[int, str]:
+    return (int(path.name), "") if path.name.isdigit() else (1 << 30, path.name)
+
+
+class SweepSummaryCallback(Callback):
+    """Hydra callback: after a multirun, write the sweep summaries (even if jobs failed)."""
+
+    failed_jobs = 0
+
+    def on_multirun_end(self, config: Any, **kwargs: Any) -> None:
+        """Write summary.csv / summary.md into the sweep directory and log where they are."""
+        sweep_dir = Path(config.hydra.sweep.dir)
+        if not sweep_dir.exists():
+            return
+        csv_path, md_path, failed = summarize_sweep(sweep_dir)
+        SweepSummaryCallback.failed_jobs = failed
+        log.info("sweep summary: %s (%d failed)", md_path, failed)
+        print(f"sweep summary: {md_path} and {csv_path.name} ({failed} failed jobs)")
