@@ -75,14 +75,24 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
     Returns:
         (csv path, markdown path, number of failed jobs).
     """
-    rows = []
+    from asdex_pipe.pipeline.sweep_plots import plot_colors_vs_n, plot_time_vs_n
+
+    results = []
     for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: _job_sort_key(p.parent)):
         try:
             result = json.loads(path.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             result = {"status": "failed", "error": f"unreadable result.json: {exc}"}
         result.setdefault("job", path.parent.name)
-        rows.append([_cell(_dig(result, col)) for _, col in SUMMARY_COLUMNS])
+        results.append(result)
+    rows = [[_cell(_dig(r, col)) for _, col in SUMMARY_COLUMNS] for r in results]
+    plots = []
+    for name, plot in (("time_vs_n.png", plot_time_vs_n), ("colors_vs_n.png", plot_colors_vs_n)):
+        try:
+            if plot(results, sweep_dir / name) is not None:
+                plots.append(name)
+        except Exception as exc:  # a figure must never cost the summary
+            log.warning("could not draw %s: %s", name, exc)
     headers = [h for h, _ in SUMMARY_COLUMNS]
     csv_path = sweep_dir / "summary.csv"
     with open(csv_path, "w", newline="") as fh:
@@ -97,6 +107,8 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
         "|" + "---|" * len(headers),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
+    for name in plots:
+        lines += ["", f"![{name[:-4].replace('_', ' ')}]({name})"]
     md_path.write_text("\n".join(lines) + "\n")
     failed = sum(1 for r in rows if r[1] != "ok")
     return csv_path, md_path, failed
