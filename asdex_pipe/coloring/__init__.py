@@ -1,0 +1,39 @@
+"""Graph colorings of sparsity patterns: one AD product per color recovers every nonzero.
+
+Column / row colorings (structurally orthogonal groups) serve Jacobians; star (direct
+recovery) and acyclic (recovery by substitution) colorings serve symmetric Hessians.
+"""
+
+from asdex_pipe.coloring.api import (
+    ALGORITHMS,
+    color_cols,
+    color_rows,
+    color_symmetric,
+    hessian_coloring,
+    hessian_coloring_from_sparsity,
+    jacobian_coloring,
+    jacobian_coloring_from_sparsity,
+)
+from asdex_pipe.coloring.check import (
+    InvalidColoringError,
+    check_coloring_cols,
+    check_coloring_rows,
+    check_coloring_symmetric,
+)
+from asdex_pipe.coloring.orders import ORDERS
+
+__all__ = [
+    "ALGORITHMS",
+    "ORDERS",
+    "InvalidColoringError",
+    "check_coloring_cols",
+    "check_coloring_rows",
+    "check_coloring_symmetric",
+    "color_cols",
+    "color_rows",
+    "color_symmetric",
+    "hessian_coloring",
+    "hessian_coloring_from_sparsity",
+    "jacobian_coloring",
+    "jacobian_coloring_from_sparsity",
+]
