@@ -1,8 +1,72 @@
-"""asdex_pipe: fast automatic sparse Hessians and Jacobians for JAX."""
+"""asdex_pipe: fast automatic sparse Hessians and Jacobians for JAX.
 
+detection (jaxpr → SparsityPattern) → coloring (→ ColoredPattern) → differentiation
+(compressed HVPs / JVPs / VJPs → sparse matrix) → verification against plain JAX.
+"""
+
+from asdex_pipe.coloring import (
+    InvalidColoringError,
+    check_coloring_cols,
+    check_coloring_rows,
+    check_coloring_symmetric,
+    color_cols,
+    color_rows,
+    color_symmetric,
+    hessian_coloring,
+    hessian_coloring_from_sparsity,
+    jacobian_coloring,
+    jacobian_coloring_from_sparsity,
+)
+from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.differentiation import (
+    hessian,
+    hessian_from_coloring,
+    hvp,
+    jacobian,
+    jacobian_from_coloring,
+    value_and_hessian,
+    value_and_hessian_from_coloring,
+    value_and_jacobian,
+    value_and_jacobian_from_coloring,
+)
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.store.formats import ArtifactError
+from asdex_pipe.verify import (
+    VerificationError,
+    check_hessian_correctness,
+    check_jacobian_correctness,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["ArtifactError", "ColoredPattern", "SparsityPattern", "__version__"]
+__all__ = [
+    "ArtifactError",
+    "ColoredPattern",
+    "InvalidColoringError",
+    "SparsityPattern",
+    "VerificationError",
+    "__version__",
+    "check_coloring_cols",
+    "check_coloring_rows",
+    "check_coloring_symmetric",
+    "check_hessian_correctness",
+    "check_jacobian_correctness",
+    "color_cols",
+    "color_rows",
+    "color_symmetric",
+    "hessian",
+    "hessian_coloring",
+    "hessian_coloring_from_sparsity",
+    "hessian_from_coloring",
+    "hessian_sparsity",
+    "hvp",
+    "jacobian",
+    "jacobian_coloring",
+    "jacobian_coloring_from_sparsity",
+    "jacobian_from_coloring",
+    "jacobian_sparsity",
+    "value_and_hessian",
+    "value_and_hessian_from_coloring",
+    "value_and_jacobian",
+    "value_and_jacobian_from_coloring",
+]

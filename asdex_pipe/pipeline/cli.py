@@ -146,6 +146,18 @@ def _print_summary(result: dict[str, Any], out_dir: Path) -> None:
             )
         else:
             lines.append(f"  dense jax.hessian skipped: {ev['dense_skipped']}")
+        for point in ev.get("hutchinson", [])[-1:]:
+            lines.append(
+                f"  Hutchinson diagonal, {point['probes']} probes: relative error "
+                f"{point['relative_error']:.2e} in {point['seconds'] * 1e3:.1f} ms "
+                f"(exact sparse diagonal: {ev['hvps_used']} HVPs)"
+            )
+        for name, run in (ev.get("optimizers") or {}).items():
+            lines.append(
+                f"  {name:<17} {run['iterations']:>5} it  f={run['f']:.6g}  "
+                f"|g|={run['grad_norm']:.2e}  {run['wall_s']:.2f} s  "
+                f"{'converged' if run['success'] else 'NOT converged'}"
+            )
     lines.append(f"  results: {out_dir / 'result.json'}")
     for line in lines:
         log.info(line)

@@ -63,3 +63,66 @@ def plot_colored_pattern(coloring: ColoredPattern, path: Path, title: str) -> Pa
     fig.savefig(path)
     plt.close(fig)
     return path
+
+
+def plot_convergence(runs: dict[str, dict], path: Path, title: str) -> Path:
+    """‖g‖ against wall time for each optimizer run (log scale on ‖g‖)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
+    labels = {
+        "trust_ncg_sparse": "trust-NCG, sparse Hessian",
+        "trust_ncg_hvp": "trust-NCG, matrix-free HVPs",
+        "lbfgs": "L-BFGS-B (scipy)",
+    }
+    for name, run in runs.items():
+        hist = np.asarray(run["history"], dtype=float)
+        if hist.size == 0:
+            continue
+        ax.plot(hist[:, 0], np.maximum(hist[:, 1], 1e-300), ".-", label=labels.get(name, name))
+    ax.set_yscale("log")
+    times = [h[0] for r in runs.values() for h in r["history"] if h[0] > 0]
+    if times and max(times) / min(times) >= 100:
+        ax.set_xscale("log")
+    ax.set_xlabel("wall time [s] (after a warm-up call that compiles)")
+    ax.set_ylabel("gradient norm ‖g‖")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def plot_hutchinson(
+    points: list[dict], exact_seconds: float, colors: int, path: Path, title: str
+) -> Path:
+    """Hutchinson relative error and time against probes; the exact sparse diagonal's cost marked.
+
+    Left: relative error (log-log) with the 1/sqrt(k) slope for reference and a vertical line at
+    k = colors, the number of HVPs the exact sparse Hessian needs. Right: seconds per estimate
+    with the sparse Hessian's time as a horizontal line.
+    """
+    plt = _pyplot()
+    k = np.array([p["probes"] for p in points], dtype=float)
+    err = np.array([p["relative_error"] for p in points])
+    sec = np.array([p["seconds"] for p in points])
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.5), dpi=120)
+    ax1.loglog(k, err, "o-", label="Hutchinson estimate")
+    ax1.loglog(k, err[0] * np.sqrt(k[0] / k), ":", color="gray", label="∝ 1/√probes")
+    ax1.axvline(colors, color="C3", ls="--", label=f"exact sparse diagonal: {colors} HVPs, error 0")
+    ax1.set_xlabel("Rademacher probes (HVPs)")
+    ax1.set_ylabel("relative error ‖d̂ − diag H‖ / ‖diag H‖")
+    ax1.grid(True, which="both", alpha=0.3)
+    ax1.legend(fontsize=8)
+    ax2.loglog(k, sec, "o-", label="Hutchinson estimate")
+    ax2.axhline(exact_seconds, color="C3", ls="--", label="exact sparse Hessian (jitted)")
+    ax2.set_xlabel("Rademacher probes (HVPs)")
+    ax2.set_ylabel("time per estimate [s]")
+    ax2.grid(True, which="both", alpha=0.3)
+    ax2.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path

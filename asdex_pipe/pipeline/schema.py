@@ -24,6 +24,7 @@ ORDERS = (
 )
 DTYPES = ("float32", "float64")
 VERIFY_METHODS = ("auto", "matvec", "dense")
+OPTIMIZERS = ("none", "trust_ncg")
 
 
 @dataclass
@@ -63,10 +64,20 @@ class VerifyConfig:
 
 @dataclass
 class EvaluateConfig:
-    """Evaluation settings: timing repeats and the largest n for the dense comparison."""
+    """Evaluation settings.
+
+    repeats / dense_max_n: timing repeats, and the largest n for the dense comparison.
+    optimizer: ``none`` or ``trust_ncg`` (trust-NCG sparse vs HVP vs L-BFGS-B from x0).
+    gtol / max_iter: the optimizers' stopping rule.
+    hutchinson_probes: probe counts for the Hutchinson-vs-exact-diagonal study ([] = off).
+    """
 
     repeats: int = 5
     dense_max_n: int = 4000
+    optimizer: str = "none"
+    gtol: float = 1e-6
+    max_iter: int = 500
+    hutchinson_probes: list[int] = field(default_factory=lambda: [4, 16, 64, 256, 1024])
 
 
 @dataclass
@@ -199,6 +210,17 @@ def validate(cfg: Any) -> JobSpec:
     for key in ("repeats", "dense_max_n"):
         if getattr(cfg.evaluate, key) < 0:
             raise PipelineError(f"evaluate.{key} must be >= 0, got {getattr(cfg.evaluate, key)}.")
+    _one_of("evaluate.optimizer", cfg.evaluate.optimizer, OPTIMIZERS)
+    if not cfg.evaluate.gtol > 0 or cfg.evaluate.max_iter <= 0:
+        raise PipelineError(
+            f"evaluate.gtol and evaluate.max_iter must be positive, got {cfg.evaluate.gtol} "
+            f"and {cfg.evaluate.max_iter}."
+        )
+    if any(k <= 0 for k in cfg.evaluate.hutchinson_probes):
+        raise PipelineError(
+            "evaluate.hutchinson_probes must be positive probe counts, got "
+            f"{list(cfg.evaluate.hutchinson_probes)}."
+        )
     if cfg.verify.num_probes <= 0:
         raise PipelineError(f"verify.num_probes must be positive, got {cfg.verify.num_probes}.")
     return JobSpec(

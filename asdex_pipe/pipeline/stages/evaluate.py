@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -67,5 +68,52 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
             dense_hessian_s=None,
             dense_skipped=f"n={n} > evaluate.dense_max_n={ecfg.dense_max_n}",
         )
+    if ecfg.hutchinson_probes:
+        _hutchinson(ctx, hess(x), figures)
+    if ecfg.optimizer == "trust_ncg":
+        _optimizers(ctx, figures)
     ctx.figures["evaluate"] = figures
     return {"status": "computed"}
+
+
+def _hutchinson(ctx: RunContext, h_at_x: Any, figures: dict[str, Any]) -> None:
+    from asdex_pipe.pipeline.hutchinson_study import compare_hutchinson
+    from asdex_pipe.pipeline.plots import plot_hutchinson
+
+    probes = sorted(int(k) for k in ctx.cfg.evaluate.hutchinson_probes)
+    log.info("  Hutchinson diagonal with %s probes...", probes)
+    points = compare_hutchinson(ctx.fn, ctx.x0, h_at_x, probes, ctx.spec.mode)
+    figures["hutchinson"] = points
+    figures["hutchinson_png"] = str(
+        plot_hutchinson(
+            points,
+            figures["sparse_hessian_s"],
+            ctx.coloring.num_colors,
+            ctx.out_dir / "hutchinson.png",
+            f"Hutchinson vs exact sparse diagonal: {ctx.spec.objective_name}, n={ctx.spec.n}",
+        )
+    )
+
+
+def _optimizers(ctx: RunContext, figures: dict[str, Any]) -> None:
+    from asdex_pipe.pipeline.optimizer_study import compare_optimizers
+    from asdex_pipe.pipeline.plots import plot_convergence
+
+    ecfg = ctx.cfg.evaluate
+    log.info("  optimizers from x0 (gtol=%g, max_iter=%d)...", ecfg.gtol, ecfg.max_iter)
+    runs = compare_optimizers(
+        ctx.fn, ctx.x0, ctx.coloring, ctx.spec.mode, float(ecfg.gtol), int(ecfg.max_iter)
+    )
+    figures["convergence_png"] = str(
+        plot_convergence(
+            runs,
+            ctx.out_dir / "convergence.png",
+            f"Convergence from x0: {ctx.spec.objective_name}, n={ctx.spec.n}",
+        )
+    )
+    (ctx.out_dir / "convergence.json").write_text(
+        json.dumps({k: r["history"] for k, r in runs.items()})
+    )
+    figures["optimizers"] = {
+        k: {key: v for key, v in r.items() if key != "history"} for k, r in runs.items()
+    }

@@ -1,0 +1,145 @@
+"""Public entry points: :func:`jacobian_sparsity` and :func:`hessian_sparsity`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+import scipy.sparse as sp
+
+from asdex_pipe.detection import deps as D
+from asdex_pipe.detection import rules as _rules  # noqa: F401  (registers every rule)
+from asdex_pipe.detection.interpreter import eval_closed_jaxpr
+from asdex_pipe.detection.registry import Context
+from asdex_pipe.pattern import SparsityPattern
+
+# Bump whenever a rule change can change a detected pattern (artifact keys depend on it).
+DETECTOR_VERSION = "0.1.0"
+
+
+def _normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """Validate ``input_shape`` (int, tuple of ints, or sample array) and pick the dtype."""
+    if hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
+        shape = tuple(int(d) for d in input_shape.shape)
+        return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
+    dims = (input_shape,) if isinstance(input_shape, int | np.integer) else input_shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ValueError(
+            f"input_shape must be an int, a tuple of ints or a sample array, got {input_shape!r}"
+        ) from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer):
+            raise ValueError(f"input_shape entries must be integers, got {input_shape!r}")
+        if d < 0:
+            raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
+    try:
+        dt = np.dtype("float32" if dtype is None else dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
+    return tuple(int(d) for d in dims), dt
+
+
+def _check_callable(f: Any) -> None:
+    if not callable(f):
+        raise ValueError(f"f must be a callable taking one array, got {type(f).__name__}")
+
+
+def _detect(f: Callable, shape: tuple[int, ...], dtype: Any) -> D.Deps:
+    """Trace ``f`` and propagate; returns the output Deps stacked (flat)."""
+    n = int(np.prod(shape))
+    closed = jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype))
+    ctx = Context()
+    outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
+    outs = [D.Deps(o.shape, n, o._indptr, o._indices) for o in outs]
+    return outs[0] if len(outs) == 1 else D.stack(outs)
+
+
+def _to_pattern(d: D.Deps, n: int, kind: str) -> SparsityPattern:
+    return SparsityPattern(
+        d.rows(),
+        d.indices,
+        (d.size, n),
+        provenance={"detector": DETECTOR_VERSION, "kind": kind},
+        _trusted=True,
+    )
+
+
+def jacobian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> SparsityPattern:
+    """Global sparsity pattern of the Jacobian of ``f``, valid for every input value.
+
+    Args:
+        f: function of one array of shape ``input_shape``. Its output may be any pytree
+            of arrays; the leaves are flattened (row-major) and concatenated in
+            ``jax.tree_util`` order.
+        input_shape: an int, a tuple of ints, or a sample array (its shape and dtype are used).
+        dtype: input dtype for tracing (default float32; the pattern does not depend on it).
+
+    Returns:
+        (m, n) :class:`SparsityPattern`, n = prod(input_shape), m = total output size
+        (1 for a scalar output). It may contain extra entries but never misses a nonzero.
+
+    Raises:
+        ValueError: for a non-callable ``f`` or a malformed ``input_shape`` / ``dtype``.
+    """
+    _check_callable(f)
+    shape, dtype = _normalize_input(input_shape, dtype)
+    n = int(np.prod(shape))
+    return _to_pattern(_detect(f, shape, dtype), n, "jacobian")
+
+
+def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> SparsityPattern:
+    """Global, symmetric sparsity pattern of the Hessian of a scalar-valued ``f``.
+
+    Computed as the Jacobian pattern of ``jax.grad(f)``, symmetrised.
+
+    Args:
+        f: scalar-valued function of one array of shape ``input_shape``.
+        input_shape: an int, a tuple of ints, or a sample array.
+        dtype: a floating input dtype for tracing (default float32).
+
+    Returns:
+        (n, n) symmetric :class:`SparsityPattern`.
+
+    Raises:
+        ValueError: if ``f`` is not scalar-valued (the message shows the output shape), or
+            for malformed arguments.
+    """
+    _check_callable(f)
+    shape, dtype = _normalize_input(input_shape, dtype)
+    if not np.issubdtype(dtype, np.floating):
+        raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
+    out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape, dtype))
+    leaves = jax.tree_util.tree_leaves(out)
+    if len(leaves) != 1 or tuple(leaves[0].shape) not in ((), (1,)):
+        shapes = [tuple(x.shape) for x in leaves]
+        raise ValueError(
+            "hessian_sparsity needs f to be scalar-valued, but f returns output of shape "
+            f"{shapes[0] if len(shapes) == 1 else shapes}; use jacobian_sparsity for "
+            "vector-valued functions"
+        )
+    n = int(np.prod(shape))
+
+    def grad_f(x):
+        return jax.grad(lambda y: jax.numpy.reshape(f(y), ()))(x)
+
+    d = _detect(grad_f, shape, dtype)
+    d = _symmetrize(d, n)
+    return _to_pattern(d, n, "hessian")
+
+
+def _symmetrize(d: D.Deps, n: int) -> D.Deps:
+    """Union of the pattern with its transpose (a no-op when already symmetric)."""
+    if d.is_empty:
+        return D.Deps((n,), n)
+    data = np.ones(d.nnz, dtype=np.int8)
+    a = sp.csr_array((data, d.indices, d.indptr), shape=(n, n))
+    t = a.T.tocsr()  # linear-time transpose; its indices come out sorted
+    t_indptr = t.indptr.astype(np.int64)
+    t_indices = t.indices.astype(np.int64)
+    if np.array_equal(t_indptr, d.indptr) and np.array_equal(t_indices, d.indices):
+        return d
+    return D.union([d, D.Deps((n,), n, t_indptr, t_indices)], (n,))

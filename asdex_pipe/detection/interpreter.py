@@ -1,0 +1,152 @@
+"""Walks a jaxpr and propagates :class:`Deps` through every equation.
+
+For each equation, in order:
+
+1. all inputs known at trace time -> evaluate it concretely (constants stay exact);
+2. no floating-point output, or no input depends on anything -> no dependencies
+   (integer and boolean values have zero derivative);
+3. otherwise the registered rule, or the conservative fallback with a warning.
+
+Equations whose outputs are never used are skipped (dead code: ``jax.grad``
+jaxprs keep the primal output around).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from jax.extend import core as jex_core
+
+from asdex_pipe.detection import concrete
+from asdex_pipe.detection import deps as D
+from asdex_pipe.detection.deps import Deps
+from asdex_pipe.detection.registry import RULES, Context, out_shapes
+
+
+def is_literal(v: Any) -> bool:
+    """True for a jaxpr literal (an inline constant)."""
+    return isinstance(v, jex_core.Literal)
+
+
+def is_dropvar(v: Any) -> bool:
+    """True for an unused output binder ``_``."""
+    return type(v).__name__ == "DropVar"
+
+
+def is_float_aval(aval: Any) -> bool:
+    """True for inexact (floating or complex) array avals: the only ones with derivatives."""
+    dtype = getattr(aval, "dtype", None)
+    if dtype is None:
+        return False
+    try:
+        return bool(np.issubdtype(dtype, np.inexact))
+    except TypeError:  # extended dtypes (PRNG keys, float0): no derivative
+        return False
+
+
+def eval_closed_jaxpr(closed: Any, args: Sequence[Deps], ctx: Context) -> list[Deps]:
+    """Evaluate a ``ClosedJaxpr`` (or a plain ``Jaxpr`` without consts) on ``args``."""
+    if hasattr(closed, "consts"):
+        jaxpr, consts = closed.jaxpr, closed.consts
+    else:
+        jaxpr, consts = closed, []
+    ncols = max((a.ncols for a in args), default=0)
+    const_deps = [_const_to_deps(c, ncols) for c in consts]
+    return eval_jaxpr(jaxpr, const_deps, list(args), ctx)
+
+
+def _const_to_deps(c: Any, ncols: int) -> Deps:
+    if isinstance(c, Deps):
+        return c
+    try:
+        return D.constant(np.asarray(c), ncols)
+    except Exception:
+        return D.empty(tuple(getattr(c, "shape", ())), ncols)
+
+
+def eval_jaxpr(
+    jaxpr: Any, consts: Sequence[Deps], args: Sequence[Deps], ctx: Context
+) -> list[Deps]:
+    """Propagate dependencies through ``jaxpr``.
+
+    Args:
+        jaxpr: a ``jax.extend.core.Jaxpr``.
+        consts: one ``Deps`` per ``jaxpr.constvars``.
+        args: one ``Deps`` per ``jaxpr.invars``.
+        ctx: the run's :class:`Context`.
+
+    Returns:
+        one ``Deps`` per ``jaxpr.outvars``.
+    """
+    if ctx.eval_jaxpr is None:
+        ctx.eval_jaxpr = eval_closed_jaxpr
+    ncols = max((a.ncols for a in args), default=0)
+    env: dict[Any, Deps] = {}
+
+    def read(v: Any) -> Deps:
+        if is_literal(v):
+            return D.constant(np.asarray(v.val), ncols)
+        return env[v]
+
+    for v, d in zip(jaxpr.constvars, consts):
+        env[v] = d
+    for v, d in zip(jaxpr.invars, args):
+        env[v] = d
+
+    live = _live_equations(jaxpr)
+    for eqn, alive in zip(jaxpr.eqns, live):
+        if not alive:
+            continue
+        outs = eval_eqn(eqn, [read(v) for v in eqn.invars], ctx, ncols)
+        for v, d in zip(eqn.outvars, outs):
+            if not is_dropvar(v):
+                env[v] = d
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _live_equations(jaxpr: Any) -> list[bool]:
+    """Backward liveness: an equation is live if one of its outputs is used later."""
+    needed = {v for v in jaxpr.outvars if not is_literal(v)}
+    live = [False] * len(jaxpr.eqns)
+    for i in range(len(jaxpr.eqns) - 1, -1, -1):
+        eqn = jaxpr.eqns[i]
+        if eqn.effects or any(v in needed for v in eqn.outvars if not is_dropvar(v)):
+            live[i] = True
+            needed.update(v for v in eqn.invars if not is_literal(v))
+    return live
+
+
+def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Deps]:
+    """Propagate through one equation (see the module docstring for the order of cases)."""
+    shapes = out_shapes(eqn)
+    if all(d.value is not None for d in invals):
+        values = concrete.evaluate(eqn, [d.value for d in invals])
+        if values is not None:
+            return [D.constant(v, ncols) for v in values]
+    if not any(is_float_aval(v.aval) for v in eqn.outvars) or all(d.is_empty for d in invals):
+        return [D.empty(s, ncols) for s in shapes]
+    name = eqn.primitive.name
+    rule = RULES.get(name)
+    if rule is None:
+        ctx.warn_unknown(name)
+        outs = conservative(eqn, invals, ctx)
+    else:
+        outs = rule(eqn, invals, ctx)
+    # Integer outputs of mixed equations (sort's permutation, lu's pivots) carry no
+    # derivative; a concrete value found inside a call (gather indices) is kept.
+    return [
+        o if is_float_aval(v.aval) or o.is_empty else D.empty(o.shape, ncols)
+        for o, v in zip(outs, eqn.outvars)
+    ]
+
+
+def conservative(eqn: Any, invals: list[Deps], ctx: Context) -> list[Deps]:
+    """Every output element depends on every input element of the equation."""
+    ncols = max(d.ncols for d in invals)
+    flat = [d for d in invals if not d.is_empty]
+    if not flat:
+        return [D.empty(s, ncols) for s in out_shapes(eqn)]
+    one = D.reduce_all(D.stack(flat), ())
+    return [D.broadcast_row(one, s) for s in out_shapes(eqn)]

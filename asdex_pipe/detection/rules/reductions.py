@@ -1,0 +1,73 @@
+"""Reductions, cumulative ops, sort and top_k.
+
+Law: an output element depends on the union of the input elements it reduces over
+(its group for reduce_*, its prefix for cumulative ops, its whole line for sort/top_k,
+whose permutation depends on every key of the line).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asdex_pipe.detection import deps as D
+from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.rules.common import ids, line_union
+
+
+@register("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or")
+def reduce(eqn, invals, ctx):
+    """out[j] = ∪ over the reduced ``axes`` of operand elements projecting onto j."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    axes = tuple(eqn.params["axes"])
+    if len(axes) == len(d.shape):
+        return [D.reduce_all(d, shape)]
+    expanded = [1 if i in axes else n for i, n in enumerate(d.shape)]
+    dst = np.broadcast_to(ids(shape).reshape(expanded), d.shape).ravel()
+    return [D.aggregate(d, dst, np.arange(d.size, dtype=np.int64), shape)]
+
+
+@register("cumsum", "cumprod", "cummax", "cummin", "cumlogsumexp")
+def cumulative(eqn, invals, ctx):
+    """out[..., i, ...] = ∪_{j <= i} operand[..., j, ...] along ``axis`` (j >= i if reverse)."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    axis = eqn.params["axis"]
+    reverse = eqn.params.get("reverse", False)
+    n = shape[axis]
+    i, j = np.tril_indices(n) if not reverse else np.triu_indices(n)
+    # Pairs (out position i, in position j) along the axis, for every line.
+    grid = ids(shape)
+    moved = np.moveaxis(grid, axis, -1).reshape(-1, n)
+    dst = moved[:, i].ravel()
+    src = moved[:, j].ravel()
+    return [D.aggregate(d, dst, src, shape)]
+
+
+@register("sort")
+def sort(eqn, invals, ctx):
+    """Every output of a line depends on every element of that line of every operand."""
+    shapes = out_shapes(eqn)
+    dim = eqn.params["dimension"]
+    out = line_union(invals, (dim,), shapes[0])
+    return [out for _ in shapes]
+
+
+@register("top_k")
+def top_k(eqn, invals, ctx):
+    """values[..., :] depend on the whole last-axis line of the operand."""
+    d = invals[0]
+    shapes = out_shapes(eqn)
+    full = line_union([d], (len(d.shape) - 1,), d.shape)
+    # Every element of a line now carries the line's union: take the first k of each line.
+    vshape = shapes[0]
+    k = vshape[-1]
+    idx = ids(d.shape)[..., :1]
+    idx = np.broadcast_to(idx, (*d.shape[:-1], k))
+    return [D.gather_rows(full, idx, vshape), D.empty(shapes[1], d.ncols)]
+
+
+@register("argmax", "argmin")
+def argminmax(eqn, invals, ctx):
+    """Integer indices: no derivative."""
+    return [D.empty(s, invals[0].ncols) for s in out_shapes(eqn)]

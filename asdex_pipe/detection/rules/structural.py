@@ -1,0 +1,136 @@
+"""Structural primitives: each output element is a copy of one input element (or a fill).
+
+Law: out[k] = operand[map[k]], where the index map is obtained by applying the
+primitive itself (in numpy) to an array of flat element ids; -1 marks fill values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from asdex_pipe.detection import deps as D
+from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.rules.common import ids
+
+
+@register("squeeze", "expand_dims")
+def squeeze(eqn, invals, ctx):
+    """Same rows, new shape (only unit dimensions change)."""
+    (shape,) = out_shapes(eqn)
+    return [invals[0].with_shape(shape)]
+
+
+@register("reshape")
+def reshape(eqn, invals, ctx):
+    """Same rows, new shape (row-major order is unchanged); a reshape with ``dimensions``
+    first transposes."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    dims = eqn.params.get("dimensions")
+    if dims is not None and tuple(dims) != tuple(range(len(d.shape))):
+        return [D.gather_rows(d, np.transpose(ids(d.shape), dims), shape)]
+    return [d.with_shape(shape)]
+
+
+@register("broadcast_in_dim")
+def broadcast_in_dim(eqn, invals, ctx):
+    """out[k] = operand[k projected onto the broadcast dimensions]."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    expanded = [1] * len(shape)
+    for src, dst in enumerate(eqn.params["broadcast_dimensions"]):
+        expanded[dst] = d.shape[src]
+    idx = np.broadcast_to(ids(d.shape).reshape(expanded), shape)
+    return [D.gather_rows(d, idx, shape)]
+
+
+@register("transpose")
+def transpose(eqn, invals, ctx):
+    """out = permuted operand."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    return [D.gather_rows(d, np.transpose(ids(d.shape), eqn.params["permutation"]), shape)]
+
+
+@register("rev")
+def rev(eqn, invals, ctx):
+    """out = operand reversed along ``dimensions``."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    return [D.gather_rows(d, np.flip(ids(d.shape), tuple(eqn.params["dimensions"])), shape)]
+
+
+@register("slice")
+def slice_(eqn, invals, ctx):
+    """out = operand[start:limit:stride] per dimension."""
+    (shape,) = out_shapes(eqn)
+    d = invals[0]
+    p = eqn.params
+    strides = p["strides"] or (1,) * len(d.shape)
+    sl = tuple(slice(s, e, st) for s, e, st in zip(p["start_indices"], p["limit_indices"], strides))
+    return [D.gather_rows(d, ids(d.shape)[sl], shape)]
+
+
+def pad_index_map(in_shape, config, fill_id):
+    """Index map of ``lax.pad``: operand ids placed at lo + i*(interior+1), ``fill_id`` elsewhere,
+    negative lo/hi cropping."""
+    out_shape = []
+    pos = []
+    for n, (lo, hi, interior) in zip(in_shape, config):
+        lo, hi, interior = int(lo), int(hi), int(interior)
+        size = lo + hi + (n + max(n - 1, 0) * interior if n else 0)
+        out_shape.append(max(size, 0))
+        pos.append(lo + np.arange(n) * (interior + 1))
+    out = np.full(out_shape, fill_id, dtype=np.int64)
+    src = ids(tuple(in_shape))
+    valid = [(p >= 0) & (p < o) for p, o in zip(pos, out_shape)]
+    tgt = np.ix_(*[p[v] for p, v in zip(pos, valid)])
+    srcsel = np.ix_(*[np.flatnonzero(v) for v in valid])
+    out[tgt] = src[srcsel]
+    return out
+
+
+@register("pad")
+def pad(eqn, invals, ctx):
+    """out = operand placed inside the padding value (lo/hi/interior, possibly negative)."""
+    (shape,) = out_shapes(eqn)
+    op, padval = invals
+    idx = pad_index_map(op.shape, eqn.params["padding_config"], op.size)
+    src = D.stack([op, padval]) if not padval.is_empty else op
+    if padval.is_empty:
+        idx = np.where(idx == op.size, -1, idx)
+    return [D.gather_rows(src, idx, shape)]
+
+
+@register("concatenate")
+def concatenate(eqn, invals, ctx):
+    """out = operands joined along ``dimension``."""
+    (shape,) = out_shapes(eqn)
+    dim = eqn.params["dimension"]
+    parts, offset = [], 0
+    for d in invals:
+        parts.append(ids(d.shape) + offset)
+        offset += d.size
+    return [D.gather_rows(D.stack(invals), np.concatenate(parts, axis=dim), shape)]
+
+
+@register("split")
+def split(eqn, invals, ctx):
+    """outs = operand cut along ``axis`` into pieces of ``sizes``."""
+    d = invals[0]
+    axis = eqn.params["axis"]
+    cuts = np.cumsum(eqn.params["sizes"])[:-1]
+    pieces = np.split(ids(d.shape), cuts, axis=axis)
+    return [D.gather_rows(d, p, s) for p, s in zip(pieces, out_shapes(eqn))]
+
+
+@register("stack")
+def stack(eqn, invals, ctx):
+    """out = operands stacked along a new ``axis``."""
+    (shape,) = out_shapes(eqn)
+    axis = eqn.params["axis"]
+    parts, offset = [], 0
+    for d in invals:
+        parts.append(ids(d.shape) + offset)
+        offset += d.size
+    return [D.gather_rows(D.stack(invals), np.stack(parts, axis=axis), shape)]

@@ -1,0 +1,137 @@
+"""Compression: one AD product per color, all colors batched.
+
+``colors`` below is always the host (numpy) color array of the coloring.
+
+The seed matrix ``S`` has one 0/1 row per color (``S[c, j] = 1`` iff ``colors[j] == c``).
+The compressed matrix ``B`` is laid out colors-major, shape ``(k, L)``: ``B[c]`` is the
+product with seed ``c`` (``L`` = n for HVPs, m for JVPs, n for VJPs). Colors-major is what
+``vmap`` over seeds produces, so no transpose is needed before the decompression gather.
+
+``chunk_size`` bounds how many products run at once: seeds go through ``lax.map`` in
+batches of ``chunk_size`` (each batch vmapped), so peak memory grows with
+``chunk_size × n`` instead of ``k × n``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from asdex_pipe.differentiation.hvp import hvp_fn, value_and_hvp_fn
+
+
+def check_chunk_size(chunk_size: Any) -> int | None:
+    """Return ``chunk_size`` as a positive int or None; ValueError otherwise."""
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    return int(chunk_size)
+
+
+def seed_matrix(colors: Any, num_colors: int, dtype: Any) -> jax.Array:
+    """One-hot seeds, shape (num_colors, len(colors)); color -1 columns are all zero.
+
+    ``colors`` is a host (numpy) array and the seeds enter the program as a dense
+    constant. That lets XLA fold every seed-only part of the products at compile time —
+    for a quadratic term its entire HVP contribution. Measured on the 13-point PDE Hessian
+    (n = 9·10^4, 17 colors): 1.3 ms with constant seeds against 25 ms with seeds built in
+    the program from the colors. The price is compile time and a k × n constant.
+    """
+    c = np.asarray(colors)
+    seeds = c[None, :] == np.arange(num_colors, dtype=c.dtype)[:, None]
+    return jnp.asarray(seeds.astype(jnp.dtype(dtype)))
+
+
+def _batched(
+    per_seed: Callable[[jax.Array], tuple[Any, jax.Array]],
+    seeds: jax.Array,
+    chunk_size: int | None,
+) -> tuple[Any, jax.Array]:
+    """Apply ``per_seed`` (seed -> (unbatched value, product)) to every row of ``seeds``."""
+    k = seeds.shape[0]
+    if chunk_size is None or chunk_size >= k:
+        return jax.vmap(per_seed, out_axes=(None, 0))(seeds)
+    values, products = jax.lax.map(per_seed, seeds, batch_size=chunk_size)
+    # Every chunk recomputes the same value; keep the first.
+    return jax.tree.map(lambda a: a[0], values), products
+
+
+def hvp_products(
+    f: Callable,
+    x: jax.Array,
+    colors: np.ndarray,
+    num_colors: int,
+    mode: str,
+    chunk_size: int | None,
+    with_value: bool = True,
+) -> tuple[jax.Array | None, jax.Array]:
+    """``(f(x), B)`` with ``B[c] = H(x) @ s_c`` flattened, shape (num_colors, x.size).
+
+    With ``with_value=False`` the value is ``None`` and the primal is not requested.
+    """
+    if num_colors == 0:
+        return (f(x) if with_value else None), jnp.zeros((0, x.size), x.dtype)
+    seeds = seed_matrix(colors, num_colors, x.dtype).reshape((num_colors, *x.shape))
+    if with_value:
+        product = value_and_hvp_fn(f, mode)
+
+        def per_seed(s):
+            val, hv = product(x, s)
+            return val, hv.reshape(-1)
+    else:
+        plain = hvp_fn(f, mode)
+
+        def per_seed(s):
+            return None, plain(x, s).reshape(-1)
+
+    return _batched(per_seed, seeds, chunk_size)
+
+
+def jvp_products(
+    f_flat: Callable,
+    x: jax.Array,
+    colors: np.ndarray,
+    num_colors: int,
+    chunk_size: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """``(f_flat(x), B)`` with ``B[c] = J(x) @ s_c``, shape (num_colors, m)."""
+    if num_colors == 0:
+        y = f_flat(x)
+        return y, jnp.zeros((0, y.size), y.dtype)
+    seeds = seed_matrix(colors, num_colors, x.dtype).reshape((num_colors, *x.shape))
+
+    def per_seed(s):
+        return jax.jvp(f_flat, (x,), (s,))
+
+    return _batched(per_seed, seeds, chunk_size)
+
+
+def vjp_products(
+    f_flat: Callable,
+    x: jax.Array,
+    colors: np.ndarray,
+    num_colors: int,
+    chunk_size: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """``(f_flat(x), B)`` with ``B[c] = s_c @ J(x)`` flattened, shape (num_colors, n).
+
+    The forward pass runs once (``jax.vjp``); only the pullback is batched, also across
+    chunks.
+    """
+    y, pullback = jax.vjp(f_flat, x)
+    if num_colors == 0:
+        return y, jnp.zeros((0, x.size), x.dtype)
+    seeds = seed_matrix(colors, num_colors, y.dtype)
+
+    def per_seed(u):
+        return None, pullback(u)[0].reshape(-1)
+
+    _, b = _batched(per_seed, seeds, chunk_size)
+    return y, b

@@ -1,0 +1,203 @@
+"""Substitution decompression for acyclic (symmetric) colorings.
+
+Setting (Gebremedhin, Manne & Pothen 2005, Sec. 4.2; Coleman & Cai 1986): in an acyclic
+coloring every subgraph induced by two colors ``a, b`` is a forest. For a vertex ``v`` of
+color ``a`` in such a tree, its compressed entry ``w(v) = B[b, v]`` sums ``H_vu`` over the
+neighbours ``u`` of ``v`` colored ``b`` — exactly its tree neighbours. Rooting the tree,
+for ``v`` with parent ``p``::
+
+    H_vp = w(v) − Σ_{children u of v} H_uv
+         = s(v) · Σ_{d in subtree(v)} s(d) · w(d),      s(d) = ±1 alternating by depth
+
+(unroll the recursion). A subtree is a contiguous range of a preorder, so every
+off-diagonal entry is a difference of two prefix sums of one preorder vector: at
+evaluation time one gather, one prefix sum and two gathers, whatever the tree depth (a
+tridiagonal matrix with two colors is a single path of ``n`` vertices). Each tree's signed
+total is zero (each edge enters twice with opposite signs), so prefix sums stay of the
+size of the entries themselves.
+
+The diagonal ``H_ii = B[c(i), i]`` is direct: no neighbour shares ``i``'s color.
+
+Host planning is vectorised too: trees come from ``scipy.sparse.csgraph``, the Euler tour
+from the standard successor rule (next arc after the reverse arc in cyclic adjacency
+order) and its order from pointer-jumping list ranking, ``O(E log E)`` numpy work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+
+from asdex_pipe.differentiation.decompress import DecompressionError, symmetric_edges
+from asdex_pipe.pattern import SparsityPattern
+
+
+@dataclass(frozen=True)
+class SubstitutionPlan:
+    """Host-side plan for :func:`substitution_plan`; ``E`` = off-diagonal edges ``i < j``.
+
+    The non-root tree nodes, one per edge (the edge to their parent), are laid out in
+    preorder: a subtree is then a contiguous slot range.
+
+    Attributes:
+        tour_color, tour_vertex: (E,) the compressed entry ``B[color, vertex]`` of the node
+            in each preorder slot.
+        tour_sign: (E,) int8, ``s(d)`` of the node in each slot.
+        edge_lo, edge_hi: (E,) inclusive slot range of the subtree below each edge.
+        edge_sign: (E,) int8, ``s(child)``.
+        entry_edge: (nnz,) for each pattern entry (row-major) the edge holding it, or -1
+            for a diagonal entry read directly.
+        entry_color, entry_vertex: (nnz,) the direct source ``B[color, vertex]`` of
+            diagonal entries (0 for off-diagonal ones).
+    """
+
+    tour_color: np.ndarray
+    tour_vertex: np.ndarray
+    tour_sign: np.ndarray
+    edge_lo: np.ndarray
+    edge_hi: np.ndarray
+    edge_sign: np.ndarray
+    entry_edge: np.ndarray
+    entry_color: np.ndarray
+    entry_vertex: np.ndarray
+
+    @property
+    def num_edges(self) -> int:
+        """Number of off-diagonal edges (pairs i < j) recovered by substitution."""
+        return int(self.edge_lo.shape[0])
+
+
+def _list_rank(succ: np.ndarray) -> np.ndarray:
+    """Distance of each node to the end of its linked list (``succ == -1`` ends a list).
+
+    Pointer jumping (Wyllie): ``log2(longest list)`` rounds of vectorised numpy.
+    """
+    nxt = succ.copy()
+    dist = (succ >= 0).astype(np.int64)
+    active = np.flatnonzero(nxt >= 0)
+    while active.size:
+        hop = nxt[active]
+        new_dist = dist[active] + dist[hop]
+        new_nxt = nxt[hop]
+        dist[active] = new_dist
+        nxt[active] = new_nxt
+        active = active[new_nxt >= 0]
+    return dist
+
+
+def substitution_plan(sparsity: SparsityPattern, colors: np.ndarray) -> SubstitutionPlan:
+    """Plan substitution decompression of a symmetric pattern under an acyclic coloring.
+
+    Args:
+        sparsity: (n, n) pattern; it is symmetrized for planning.
+        colors: (n,) integer colors (``-1`` only for vertices without nonzeros).
+
+    Raises:
+        DecompressionError: if two adjacent vertices share a color or some two-colored
+            subgraph has a cycle (not an acyclic coloring).
+    """
+    n = sparsity.shape[0]
+    colors = np.asarray(colors, dtype=np.int64)
+    k = max(int(colors.max()) + 1 if colors.size else 0, 1)
+    sr, sc = symmetric_edges(sparsity)
+    upper = sr < sc
+    ei, ej = sr[upper], sc[upper]  # edges i < j, sorted by (i, j)
+    num_e = ei.size
+    ci, cj = colors[ei], colors[ej]
+    if np.any(ci == cj):
+        e = int(np.argmax(ci == cj))
+        raise DecompressionError(
+            f"not an acyclic coloring: adjacent vertices {ei[e]} and {ej[e]} share color {ci[e]}"
+        )
+
+    # Tree nodes are (vertex, other color) pairs; the value at node (v, b) is B[b, v].
+    node_keys = np.concatenate([ei * k + cj, ej * k + ci])
+    uniq, inv = np.unique(node_keys, return_inverse=True)
+    a_node, b_node = inv[:num_e], inv[num_e:]
+    num_nodes = uniq.size
+    node_vertex, node_other = uniq // k, uniq % k
+    # s(d): +1 on the tree's lower color, -1 on the other; adjacent nodes alternate.
+    node_sign = np.where(colors[node_vertex] < node_other, 1, -1).astype(np.int8)
+
+    if num_e:
+        graph = sp.coo_array((np.ones(num_e), (a_node, b_node)), shape=(num_nodes, num_nodes))
+        num_trees, label = connected_components(graph, directed=False)
+    else:
+        num_trees, label = 0, np.zeros(0, dtype=np.int64)
+    if num_e != num_nodes - num_trees:
+        raise DecompressionError(
+            "not an acyclic coloring: some subgraph induced by two colors contains a cycle "
+            "(substitution needs every two-colored subgraph to be a forest)"
+        )
+
+    # Arcs in both directions, sorted by (src, dst): each node's adjacency list is contiguous.
+    src = np.concatenate([a_node, b_node])
+    dst = np.concatenate([b_node, a_node])
+    arc_edge = np.concatenate([np.arange(num_e), np.arange(num_e)])
+    order = np.lexsort((dst, src))
+    src, dst, arc_edge = src[order], dst[order], arc_edge[order]
+    arc_key = src * num_nodes + dst
+    twin = np.searchsorted(arc_key, dst * num_nodes + src)
+    deg = np.bincount(src, minlength=num_nodes)
+    start = np.zeros(num_nodes + 1, dtype=np.int64)
+    np.cumsum(deg, out=start[1:])
+    # Euler tour successor of u->v: the arc after v->u in v's cyclic adjacency list.
+    succ = start[dst] + (twin - start[dst] + 1) % deg[dst]
+    # Cut each tree's cycle just before the root's first arc (root = smallest node).
+    _, root = np.unique(label, return_index=True)
+    last = twin[start[root] + deg[root] - 1]
+    succ[last] = -1
+    to_end = _list_rank(succ)
+    tree_of_arc = label[src]
+    tree_len = np.bincount(tree_of_arc, minlength=num_trees)
+    tree_off = np.zeros(num_trees, dtype=np.int64)
+    np.cumsum(tree_len[:-1], out=tree_off[1:])
+    pos = tree_off[tree_of_arc] + tree_len[tree_of_arc] - 1 - to_end
+
+    # Per edge: the earlier arc goes down (to the child), the later one comes back up.
+    tour_len = 2 * num_e
+    arc_at = np.empty(tour_len, dtype=np.int64)
+    arc_at[pos] = np.arange(tour_len)  # arc at each tour position
+    # Tour positions of the two arcs of each edge (arcs e and e + E before sorting); the
+    # first visit is the down arc.
+    pos_orig = np.empty(tour_len, dtype=np.int64)
+    pos_orig[order] = pos
+    first_pos = np.minimum(pos_orig[:num_e], pos_orig[num_e:])
+    last_pos = np.maximum(pos_orig[:num_e], pos_orig[num_e:])
+    is_down = np.zeros(tour_len, dtype=bool)
+    is_down[first_pos] = True
+    child = dst[arc_at[first_pos]]
+    # Keep only the down arcs (= non-root nodes in preorder): the subtree below an edge is
+    # the preorder range [rank of its down arc, number of down arcs up to its up arc).
+    rank = np.cumsum(is_down) - 1
+    lo = rank[first_pos]
+    hi = rank[last_pos]
+    order_pre = np.empty(num_e, dtype=np.int64)
+    order_pre[lo] = np.arange(num_e)  # edge at each preorder slot
+    child_pre = child[order_pre]
+    tour_sign = node_sign[child_pre]
+    tour_color = node_other[child_pre]
+    tour_vertex = node_vertex[child_pre]
+
+    # Map the user's entries (row-major) to edges or to the diagonal.
+    r = sparsity.rows.astype(np.int64)
+    c = sparsity.cols.astype(np.int64)
+    diag = r == c
+    lo_rc, hi_rc = np.minimum(r, c), np.maximum(r, c)
+    entry_edge = np.where(diag, -1, np.searchsorted(ei * n + ej, lo_rc * n + hi_rc))
+    entry_color = np.where(diag, colors[r], 0)
+    entry_vertex = np.where(diag, r, 0)
+    return SubstitutionPlan(
+        tour_color=tour_color,
+        tour_vertex=tour_vertex,
+        tour_sign=tour_sign,
+        edge_lo=lo,
+        edge_hi=hi,
+        edge_sign=node_sign[child],
+        entry_edge=entry_edge.astype(np.int64),
+        entry_color=entry_color.astype(np.int64),
+        entry_vertex=entry_vertex.astype(np.int64),
+    )

@@ -1,0 +1,108 @@
+"""Public API: input forms, outputs, errors, warnings, provenance, and the headline cases."""
+
+from __future__ import annotations
+
+import warnings
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.extend.core import Primitive
+
+from asdex_pipe.detection import (
+    DETECTOR_VERSION,
+    UnknownPrimitiveWarning,
+    hessian_sparsity,
+    jacobian_sparsity,
+)
+from tests.zoo import rosenbrock
+
+
+def test_rosenbrock_100_has_298_nonzeros():
+    p = hessian_sparsity(rosenbrock, 100)
+    assert p.shape == (100, 100) and p.nnz == 298
+    assert p.provenance["detector"] == DETECTOR_VERSION
+    assert isinstance(DETECTOR_VERSION, str) and DETECTOR_VERSION
+
+
+def test_input_shape_forms_agree():
+    f = lambda x: jnp.sum(x[1:] * x[:-1])  # noqa: E731
+    a = hessian_sparsity(f, 6)
+    assert a == hessian_sparsity(f, (6,))
+    assert a == hessian_sparsity(f, np.zeros(6))
+    assert a == hessian_sparsity(f, (6,), dtype=jnp.float64)
+
+
+def test_multidim_input_and_scalar_output_shape():
+    p = jacobian_sparsity(lambda u: jnp.sum(u**2), (2, 3))
+    assert p.shape == (1, 6) and p.nnz == 6
+
+
+def test_pytree_outputs_are_flattened_and_concatenated():
+    def f(x):
+        return {"a": x[:2] * x[2:4], "b": jnp.sum(x)}
+
+    p = jacobian_sparsity(f, 4)
+    ref = np.array([[1, 0, 1, 0], [0, 1, 0, 1], [1, 1, 1, 1]], dtype=bool)
+    assert (p.todense() == ref).all()
+
+
+def test_hessian_of_non_scalar_function_is_rejected_with_shape():
+    with pytest.raises(ValueError, match=r"scalar-valued.*\(3,\)"):
+        hessian_sparsity(lambda x: x**2, 3)
+
+
+@pytest.mark.parametrize(
+    "f, shape, match",
+    [
+        (42, 3, "callable"),
+        (jnp.sin, -1, "non-negative"),
+        (jnp.sin, (2, 1.5), "integers"),
+        (jnp.sin, "abc", "integers"),
+        (jnp.sin, object(), "input_shape"),
+    ],
+)
+def test_bad_input_raises_value_error(f, shape, match):
+    with pytest.raises(ValueError, match=match):
+        jacobian_sparsity(f, shape)
+
+
+def test_hessian_rejects_integer_dtype():
+    with pytest.raises(ValueError, match="floating"):
+        hessian_sparsity(lambda x: jnp.sum(x), 3, dtype=jnp.int32)
+
+
+def _mystery_primitive():
+    prim = Primitive("mystery_op_for_tests")
+    prim.def_impl(lambda x: x[::-1] * 2)
+    prim.def_abstract_eval(lambda x: jax.core.ShapedArray(x.shape, x.dtype))
+    return prim
+
+
+def test_unknown_primitive_warns_once_and_is_conservative():
+    prim = _mystery_primitive()
+
+    def f(x):
+        y = prim.bind(x[:3]) + prim.bind(x[:3] * 2)
+        return jnp.concatenate([y, x[3:] ** 2])
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        p = jacobian_sparsity(f, 5)
+    hits = [w for w in rec if issubclass(w.category, UnknownPrimitiveWarning)]
+    assert len(hits) == 1 and "mystery_op_for_tests" in str(hits[0].message)
+    ref = np.zeros((5, 5), dtype=bool)
+    ref[:3, :3] = True  # conservative inside the unknown op ...
+    ref[3, 3] = ref[4, 4] = True  # ... but the rest stays exact
+    assert (p.todense() == ref).all()
+
+
+def test_integer_and_boolean_outputs_have_no_dependencies():
+    p = jacobian_sparsity(lambda x: jnp.argsort(x).astype(jnp.float32), 4)
+    assert p.nnz == 0
+
+
+def test_million_rosenbrock_runs():
+    p = hessian_sparsity(rosenbrock, 10**6)
+    assert p.nnz == 3 * 10**6 - 2

@@ -1,0 +1,34 @@
+"""Every zoo function: detected ⊇ numerical pattern, and == where the case is exact."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
+from tests.numerical import assert_superset, numerical_hessian_pattern, numerical_jacobian_pattern
+from tests.zoo import ZOO, scalar_cases
+
+
+def test_zoo_is_large_and_well_formed():
+    names = [c.name for c in ZOO]
+    assert len(names) >= 60
+    assert len(set(names)) == len(names)
+    assert len(scalar_cases()) >= 40
+    assert all(int(np.prod(c.input_shape)) <= 64 for c in ZOO)
+
+
+@pytest.mark.parametrize("c", ZOO, ids=lambda c: c.name)
+def test_detected_contains_numerical(c):
+    detect = hessian_sparsity if c.scalar else jacobian_sparsity
+    detected = detect(c.f, c.input_shape)
+    numerical = (numerical_hessian_pattern if c.scalar else numerical_jacobian_pattern)(
+        c.f, c.input_shape
+    )
+    assert_superset(detected, numerical)
+    if c.exact:
+        extra = detected.todense() & ~numerical.todense()
+        assert not extra.any(), f"{int(extra.sum())} extra entries, e.g. {np.argwhere(extra)[:5]}"
+    if c.scalar:
+        dense = detected.todense()
+        assert (dense == dense.T).all()
