@@ -14,6 +14,7 @@ from asdex_pipe.coloring.greedy import greedy_distance1
 from asdex_pipe.coloring.orders import BEST_CANDIDATES, ORDERS, vertex_order
 from asdex_pipe.coloring.star import greedy_star
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from asdex_pipe.sorting import unique_sorted
 
 ALGORITHMS = ("star", "acyclic")
 JACOBIAN_MODES = ("auto", "fwd", "rev")
@@ -33,7 +34,7 @@ def _finish(colors: np.ndarray, empty: np.ndarray) -> np.ndarray:
     """Mark vertices that need no product with -1 and renumber the rest 0..k-1."""
     colors = colors.astype(np.int32)
     colors[empty] = -1
-    used = np.unique(colors[colors >= 0]) if colors.size else colors
+    used = unique_sorted(colors[colors >= 0])
     if used.size and used[-1] != used.size - 1:
         remap = np.full(int(used[-1]) + 1, -1, dtype=np.int32)
         remap[used] = np.arange(used.size, dtype=np.int32)

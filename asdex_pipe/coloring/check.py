@@ -11,6 +11,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from asdex_pipe.pattern import SparsityPattern
+from asdex_pipe.sorting import group_counts, unique_inverse
 
 
 class InvalidColoringError(ValueError):
@@ -100,8 +101,7 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
     k = int(c.max()) + 1
     if algorithm == "star":
         key = i * k + c[j]
-        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-        alone = counts[inverse] == 1  # j alone with its color in row i
+        alone = group_counts(key) == 1  # j alone with its color in row i
         # Position of (j, i): the symmetric pattern lists transposed entries in the same order.
         t = np.lexsort((i, j))
         partner = np.empty_like(t)
@@ -122,7 +122,7 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
     pair = lo * k + hi
     # Nodes are (pair, vertex): one copy of each vertex per two-colored subgraph it is in.
     node_keys = np.concatenate([pair * len(c) + i, pair * len(c) + j])
-    nodes, node_id = np.unique(node_keys, return_inverse=True)
+    nodes, node_id = unique_inverse(node_keys)
     e = i.size
     g = sp.coo_array(
         (np.ones(e, dtype=np.int8), (node_id[:e], node_id[e:])), shape=(nodes.size, nodes.size)

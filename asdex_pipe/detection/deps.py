@@ -17,6 +17,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from asdex_pipe.sorting import unique_sorted
+
 _EMPTY = np.zeros(0, dtype=np.int64)
 
 
@@ -298,7 +300,7 @@ def _single_row(shape: tuple[int, ...], ncols: int, cols: np.ndarray) -> Deps:
         mask[cols] = True
         cols = np.flatnonzero(mask)
     else:
-        cols = np.unique(cols)
+        cols = unique_sorted(cols)
     return Deps(shape, ncols, np.array([0, cols.size], dtype=np.int64), cols.astype(np.int64))
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from asdex_pipe.sorting import group_counts
 
 
 class DecompressionError(ValueError):
@@ -42,22 +43,6 @@ class DirectPlan:
 
     color: np.ndarray
     vertex: np.ndarray
-
-
-def group_counts(keys: np.ndarray) -> np.ndarray:
-    """For each element of ``keys`` (1-D int64), how many elements share its value.
-
-    Sort-based (``np.unique(..., return_counts=True)`` is much slower on 10^7 keys).
-    """
-    if keys.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    order = np.argsort(keys, kind="stable")
-    sk = keys[order]
-    starts = np.flatnonzero(np.r_[True, sk[1:] != sk[:-1]])
-    sizes = np.diff(np.r_[starts, sk.size])
-    out = np.empty(keys.size, dtype=np.int64)
-    out[order] = np.repeat(sizes, sizes)
-    return out
 
 
 def _first_bad(rows: np.ndarray, cols: np.ndarray, bad: np.ndarray) -> tuple[int, int]:
