@@ -29,6 +29,8 @@ from asdex_pipe.differentiation import (
     value_and_jacobian,
     value_and_jacobian_from_coloring,
 )
+from asdex_pipe.estimate import hutchinson_diagonal
+from asdex_pipe.optimize import minimize_trust_ncg
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.store.formats import ArtifactError
 from asdex_pipe.verify import (
@@ -59,12 +61,14 @@ __all__ = [
     "hessian_coloring_from_sparsity",
     "hessian_from_coloring",
     "hessian_sparsity",
+    "hutchinson_diagonal",
     "hvp",
     "jacobian",
     "jacobian_coloring",
     "jacobian_coloring_from_sparsity",
     "jacobian_from_coloring",
     "jacobian_sparsity",
+    "minimize_trust_ncg",
     "value_and_hessian",
     "value_and_hessian_from_coloring",
     "value_and_jacobian",

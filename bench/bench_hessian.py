@@ -32,6 +32,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from asdex_pipe.coloring import hessian_coloring_from_sparsity
+from asdex_pipe.detection import hessian_sparsity
 from asdex_pipe.differentiation import hessian_from_coloring, hvp
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from bench.harness import (
@@ -61,73 +63,9 @@ def pde_energy_fn(side: int) -> Callable:
     return energy
 
 
-# ------------------------------------------------------------------ patterns
-def _rosenbrock_pattern(n: int) -> SparsityPattern:
-    i = np.arange(n)
-    return SparsityPattern.from_coo(np.r_[i, i[:-1], i[1:]], np.r_[i, i[1:], i[:-1]], (n, n))
-
-
-def _pde_pattern(side: int) -> SparsityPattern:
-    """L^T L plus the diagonal, L the interior 5-point Laplacian (exact pattern)."""
-    import scipy.sparse as sp
-
-    idx = np.arange(side * side).reshape(side, side)
-    centre = idx[1:-1, 1:-1].ravel()
-    rows = np.arange(centre.size)
-    cols = [centre, idx[1:-1, :-2].ravel(), idx[1:-1, 2:].ravel()]
-    cols += [idx[:-2, 1:-1].ravel(), idx[2:, 1:-1].ravel()]
-    lap = sp.csr_array(
-        (np.ones(5 * rows.size), (np.tile(rows, 5), np.concatenate(cols))),
-        shape=(rows.size, side * side),
-    )
-    h = (lap.T @ lap + sp.identity(side * side)).tocoo()
-    return SparsityPattern.from_coo(h.row, h.col, h.shape)
-
-
-def _detect(f: Callable, n: int, known: Callable[[], SparsityPattern]) -> tuple[Any, str]:
-    """Our detection when it is available (timed), else the known exact pattern."""
-    try:
-        from asdex_pipe.detection import hessian_sparsity
-    except ImportError:
-        return known(), "known"
-    t0 = time.perf_counter()
-    pattern = hessian_sparsity(f, n)
-    return pattern, f"detected in {fmt_seconds(time.perf_counter() - t0)}"
-
-
-def _lattice_coloring(pattern: SparsityPattern, side: int, algorithm: str) -> ColoredPattern:
-    """Fallback when asdex_pipe.coloring is absent: c = (a i + b j) mod p, smallest p that
-    our decompression planner accepts for the algorithm (it validates the coloring)."""
-    from asdex_pipe.differentiation.decompress import DecompressionError, direct_plan
-    from asdex_pipe.differentiation.substitution import substitution_plan
-
-    i, j = np.divmod(np.arange(side * side), side)
-    for p in range(2, 64):
-        for a in range(1, p):
-            for b in range(p):
-                cp = ColoredPattern(pattern, (a * i + b * j) % p, "HVP", algorithm)
-                try:
-                    if algorithm == "star":
-                        direct_plan(cp)
-                    else:
-                        substitution_plan(pattern, cp.colors)
-                except DecompressionError:
-                    continue
-                return cp
-    raise RuntimeError("no lattice coloring found")
-
-
-def _color(pattern: SparsityPattern, algorithm: str, fallback: Callable) -> ColoredPattern:
-    try:
-        from asdex_pipe.coloring import hessian_coloring_from_sparsity
-    except ImportError:
-        return fallback(algorithm)
-    return hessian_coloring_from_sparsity(pattern, algorithm=algorithm)
-
-
 # ------------------------------------------------------------------- timing
-def _best(fn: Callable, x: Any, repeats: int) -> tuple[float, float]:
-    t = time_call(fn, x, repeats=repeats, warmup=1)
+def _best(fn: Callable, *args: Any, repeats: int) -> tuple[float, float]:
+    t = time_call(fn, *args, repeats=repeats, warmup=1)
     return t.best, t.median
 
 
@@ -158,7 +96,7 @@ def _peer(f: Callable, pattern: SparsityPattern, x: jax.Array, repeats: int) -> 
     coloring = asdex.hessian_coloring_from_sparsity(p)
     setup = time.perf_counter() - t0
     fn = jax.jit(asdex.hessian_from_coloring(f, coloring))
-    best, med = _best(fn, x, repeats)
+    best, med = _best(fn, x, repeats=repeats)
     return {
         "colors": int(coloring.num_colors),
         "best": best,
@@ -179,19 +117,21 @@ def run_case(
     with_peer: bool,
 ) -> list[list[str]]:
     x = jnp.asarray(np.random.default_rng(0).uniform(-1.0, 1.0, n), dtype)
-    g_best, _ = _best(jax.jit(jax.grad(f)), x, repeats)
-    h_best, _ = _best(jax.jit(lambda y: hvp(f, y, y)), x, repeats)
+    # The HVP direction is an argument of its own, as the seeds are for the products.
+    v = jnp.asarray(np.random.default_rng(1).uniform(-1.0, 1.0, n), dtype)
+    g_best, _ = _best(jax.jit(jax.grad(f)), x, repeats=repeats)
+    h_best, _ = _best(jax.jit(lambda y, w: hvp(f, y, w)), x, v, repeats=repeats)
     peer = _peer(f, pattern, x, repeats) if with_peer else None
     dense = None
     if n <= DENSE_LIMIT:
-        dense, _ = _best(jax.jit(jax.hessian(f)), x, max(3, repeats // 3))
+        dense, _ = _best(jax.jit(jax.hessian(f)), x, repeats=max(3, repeats // 3))
     rows = []
     for alg, coloring in colorings.items():
         t0 = time.perf_counter()
         fn = hessian_from_coloring(f, coloring)
         setup = time.perf_counter() - t0
-        best, med = _best(fn, x, repeats)
-        jit_best, _ = _best(jax.jit(fn), x, repeats)
+        best, med = _best(fn, x, repeats=repeats)
+        jit_best, _ = _best(jax.jit(fn), x, repeats=repeats)
         k = coloring.num_colors
         mem = _memory(fn.program, x, fn.arrays)
         rows.append(
@@ -264,32 +204,17 @@ def main(argv: list[str] | None = None) -> None:
         sides = [int(v) for v in args.sides.split(",") if v]
     rows: list[list[str]] = []
     notes = []
-    for n in sizes:
-        pattern, how = _detect(rosenbrock, n, lambda n=n: _rosenbrock_pattern(n))
-        i = np.arange(n)
-        hand = {
-            "star": lambda alg, p=pattern, i=i: ColoredPattern(p, i % 3, "HVP", "star"),
-            "acyclic": lambda alg, p=pattern, i=i: ColoredPattern(p, i % 2, "HVP", "acyclic"),
-        }
-        colorings = {alg: _color(pattern, alg, hand[alg]) for alg in ("star", "acyclic")}
-        notes.append(f"Rosenbrock n={n:,}: pattern {how}")
-        new = run_case(
-            "Rosenbrock", rosenbrock, n, pattern, colorings, dtype, args.repeats, not args.no_peer
-        )
-        _progress(new)
-        rows += new
-    for side in sides:
-        n = side * side
-        f = pde_energy_fn(side)
-        pattern, how = _detect(f, n, lambda side=side: _pde_pattern(side))
+    cases = [("Rosenbrock", rosenbrock, n) for n in sizes]
+    cases += [(f"PDE {s}×{s}", pde_energy_fn(s), s * s) for s in sides]
+    for label, f, n in cases:
+        t0 = time.perf_counter()
+        pattern = hessian_sparsity(f, n)
+        notes.append(f"{label} n={n:,}: detected in {fmt_seconds(time.perf_counter() - t0)}")
         colorings = {
-            alg: _color(pattern, alg, lambda a, p=pattern, s=side: _lattice_coloring(p, s, a))
+            alg: hessian_coloring_from_sparsity(pattern, algorithm=alg)
             for alg in ("star", "acyclic")
         }
-        notes.append(f"PDE {side}×{side}: pattern {how}")
-        new = run_case(
-            f"PDE {side}×{side}", f, n, pattern, colorings, dtype, args.repeats, not args.no_peer
-        )
+        new = run_case(label, f, n, pattern, colorings, dtype, args.repeats, not args.no_peer)
         _progress(new)
         rows += new
     print(f"Sparse Hessian evaluation, {jnp.dtype(dtype).name}; {machine_line()}")

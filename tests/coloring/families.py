@@ -25,11 +25,12 @@ def diagonal(n: int) -> SparsityPattern:
     return SparsityPattern.from_coo(np.arange(n), np.arange(n), (n, n))
 
 
-def arrowhead(n: int) -> SparsityPattern:
-    """Diagonal plus a full last row and column."""
+def arrowhead(n: int, hub: int = -1) -> SparsityPattern:
+    """Diagonal plus a full row and column at index ``hub`` (default: the last)."""
     i = np.arange(n)
-    rows = np.concatenate([i, np.full(n, n - 1), i])
-    cols = np.concatenate([i, i, np.full(n, n - 1)])
+    h = hub % n
+    rows = np.concatenate([i, np.full(n, h), i])
+    cols = np.concatenate([i, i, np.full(n, h)])
     return SparsityPattern.from_coo(rows, cols, (n, n))
 
 
@@ -52,9 +53,12 @@ def stencil(shape: tuple[int, ...], offsets: list[tuple[int, ...]]) -> SparsityP
     return SparsityPattern.from_coo(np.concatenate(rows), np.concatenate(cols), (n, n))
 
 
+FIVE_POINT = [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)]
+
+
 def five_point(n: int) -> SparsityPattern:
     """2-D 5-point stencil on an n×n grid."""
-    return stencil((n, n), [(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)])
+    return stencil((n, n), FIVE_POINT)
 
 
 def nine_point(n: int) -> SparsityPattern:

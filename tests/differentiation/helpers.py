@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from tests.coloring import families
 
 
 # ----------------------------------------------------------------- test functions
@@ -54,30 +55,17 @@ def to_dense(h) -> np.ndarray:
 
 # ------------------------------------------------------------------- patterns
 def tridiagonal(n: int) -> SparsityPattern:
-    i = np.arange(n)
-    return SparsityPattern.from_coo(np.r_[i, i[:-1], i[1:]], np.r_[i, i[1:], i[:-1]], (n, n))
+    return families.banded(n, 1)
 
 
 def arrowhead(n: int) -> SparsityPattern:
-    i = np.arange(n)
-    return SparsityPattern.from_coo(
-        np.r_[i, np.zeros(n - 1, int), i[1:]], np.r_[i, i[1:], np.zeros(n - 1, int)], (n, n)
-    )
-
-
-def banded(n: int, bw: int) -> SparsityPattern:
-    d = np.abs(np.subtract.outer(np.arange(n), np.arange(n))) <= bw
-    return SparsityPattern.from_dense(d)
+    """Arrowhead with its dense row and column at index 0."""
+    return families.arrowhead(n, hub=0)
 
 
 def grid5(h: int, w: int) -> SparsityPattern:
-    idx = np.arange(h * w).reshape(h, w)
-    pairs = [(idx.ravel(), idx.ravel())]
-    pairs.append((idx[1:].ravel(), idx[:-1].ravel()))
-    pairs.append((idx[:, 1:].ravel(), idx[:, :-1].ravel()))
-    r = np.concatenate([a for a, _ in pairs] + [b for _, b in pairs[1:]])
-    c = np.concatenate([b for _, b in pairs] + [a for a, _ in pairs[1:]])
-    return SparsityPattern.from_coo(r, c, (h * w, h * w))
+    """5-point stencil on an h × w grid."""
+    return families.stencil((h, w), families.FIVE_POINT)
 
 
 # ---------------------------------------------------------- brute-force checks

@@ -11,9 +11,9 @@ from asdex_pipe.differentiation.decompress import (
     star_plan,
 )
 from asdex_pipe.pattern import SparsityPattern
+from tests.coloring.families import banded
 from tests.differentiation.helpers import (
     arrowhead,
-    banded,
     greedy,
     grid5,
     grid5_star,

@@ -10,9 +10,9 @@ from asdex_pipe.differentiation.decompress import DecompressionError
 from asdex_pipe.differentiation.plans import apply_plan, device_plan
 from asdex_pipe.differentiation.substitution import _list_rank, substitution_plan
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from tests.coloring.families import banded
 from tests.differentiation.helpers import (
     arrowhead,
-    banded,
     greedy,
     grid5,
     grid5_acyclic,
