@@ -133,7 +133,13 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
         ctx.warn_unknown(name)
         outs = conservative(eqn, invals, ctx)
     else:
-        outs = rule(eqn, invals, ctx)
+        try:
+            outs = rule(eqn, invals, ctx)
+        except KeyError as missing:
+            # A parameter the rule reads is gone: the primitive changed in another jax
+            # version (scan's num_consts/num_carry did in 0.11). Stay correct, warn once.
+            ctx.warn_unknown(name, f"does not understand the parameters (no {missing}) of")
+            outs = conservative(eqn, invals, ctx)
     # Integer outputs of mixed equations (sort's permutation, lu's pivots) carry no
     # derivative; a concrete value found inside a call (gather indices) is kept.
     return [

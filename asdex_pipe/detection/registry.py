@@ -37,13 +37,18 @@ class Context:
     warned: set[str] = field(default_factory=set)
     eval_jaxpr: Callable[..., list[Deps]] | None = None
 
-    def warn_unknown(self, name: str) -> None:
-        """Warn once per primitive name that a conservative fallback was used."""
+    def warn_unknown(self, name: str, why: str = "has no rule for") -> None:
+        """Warn once per primitive name that a conservative fallback was used.
+
+        Args:
+            name: the primitive's name.
+            why: what went wrong, completing "asdex_pipe sparsity detection ... primitive".
+        """
         if name in self.warned:
             return
         self.warned.add(name)
         warnings.warn(
-            f"asdex_pipe sparsity detection has no rule for primitive '{name}'; assuming "
+            f"asdex_pipe sparsity detection {why} primitive '{name}'; assuming "
             "every output element depends on every input element of that operation "
             "(correct but possibly dense)",
             UnknownPrimitiveWarning,

@@ -41,8 +41,9 @@ def seed_matrix(colors: Any, num_colors: int, dtype: Any) -> jax.Array:
     ``colors`` is a host (numpy) array and the seeds enter the program as a dense
     constant. That lets XLA fold every seed-only part of the products at compile time —
     for a quadratic term its entire HVP contribution. Measured on the 13-point PDE Hessian
-    (n = 9·10^4, 17 colors): 1.3 ms with constant seeds against 25 ms with seeds built in
-    the program from the colors. The price is compile time and a k × n constant.
+    (17 colors), products alone: 0.7 ms with constant seeds against 1.75 ms with seeds built
+    in the program from an int8 color array at n = 9·10^4, 30 ms against 43 ms at 10^6.
+    The price is compile time and a k × n constant.
     """
     c = np.asarray(colors)
     seeds = c[None, :] == np.arange(num_colors, dtype=c.dtype)[:, None]

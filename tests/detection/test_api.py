@@ -106,3 +106,24 @@ def test_integer_and_boolean_outputs_have_no_dependencies():
 def test_million_rosenbrock_runs():
     p = hessian_sparsity(rosenbrock, 10**6)
     assert p.nnz == 3 * 10**6 - 2
+
+
+def test_rule_that_misses_a_parameter_falls_back_conservatively(monkeypatch):
+    # What a primitive whose parameters changed in another jax version looks like to
+    # its rule (scan lost num_consts/num_carry in jax 0.11).
+    from asdex_pipe.detection.registry import RULES
+
+    def outdated_rule(eqn, invals, ctx):
+        return eqn.params["num_carry"]
+
+    monkeypatch.setitem(RULES, "cumsum", outdated_rule)
+
+    def f(x):
+        return jnp.concatenate([jnp.cumsum(x[:3]), x[3:] ** 2])
+
+    with pytest.warns(UnknownPrimitiveWarning, match="does not understand the parameters"):
+        p = jacobian_sparsity(f, 5)
+    ref = np.zeros((5, 5), dtype=bool)
+    ref[:3, :3] = True
+    ref[3, 3] = ref[4, 4] = True
+    assert (p.todense() == ref).all()
