@@ -414,7 +414,7 @@ class ColoredPattern:
 
         Raises:
             ValueError: when the colors do not fit the pattern (length, range, a nonzero in a
-                vertex marked -1) or the mode is unknown.
+                vertex marked -1 — for HVP a diagonal one) or the mode is unknown.
         """
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -435,9 +435,14 @@ class ColoredPattern:
         if c.size and int(c.min()) < -1:
             raise ValueError(f"colors must be >= -1 (-1 = needs no product), got {int(c.min())}")
         touched = sparsity.rows if mode == "VJP" else sparsity.cols
+        if mode == "HVP":
+            # A neutral vertex of a symmetric coloring may have off-diagonal nonzeros (read
+            # through its neighbours' colors) but no diagonal one.
+            touched = sparsity.rows[sparsity.rows == sparsity.cols]
         if touched.size and bool(np.any(c[touched] < 0)):
             bad = int(touched[np.argmax(c[touched] < 0)])
-            raise ValueError(f"vertex {bad} has nonzeros but color -1")
+            what = "a diagonal nonzero" if mode == "HVP" else "nonzeros"
+            raise ValueError(f"vertex {bad} has {what} but color -1")
         self.sparsity = sparsity
         self.colors = _frozen(c)
         self.mode = mode
@@ -467,7 +472,9 @@ class ColoredPattern:
         k = self.num_colors
         if self.mode == "VJP":
             return SparsityPattern(self.colors[s.rows], s.cols, (k, s.shape[1]))
-        return SparsityPattern(s.rows, self.colors[s.cols], (s.shape[0], k))
+        c = self.colors[s.cols]
+        keep = c >= 0  # neutral columns enter no product
+        return SparsityPattern.from_coo(s.rows[keep], c[keep], (s.shape[0], k))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ColoredPattern):

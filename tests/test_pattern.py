@@ -137,7 +137,8 @@ def test_colored_pattern_repr_form():
         (np.zeros(4, dtype=int), "HVP", "one color per column"),
         (np.zeros(5, dtype=float), "HVP", "integers"),
         (np.full(5, -2), "HVP", ">= -1"),
-        (np.array([0, 1, -1, 0, 1]), "HVP", "vertex 2 has nonzeros"),
+        (np.array([0, 1, -1, 0, 1]), "HVP", "vertex 2 has a diagonal nonzero"),
+        (np.array([0, 1, -1, 0, 1]), "JVP", "vertex 2 has nonzeros"),
         (np.zeros(5, dtype=int), "XYZ", "mode must be"),
     ],
 )

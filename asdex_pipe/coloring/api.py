@@ -11,6 +11,7 @@ import numpy as np
 from asdex_pipe.coloring.acyclic import greedy_acyclic
 from asdex_pipe.coloring.graph import Graph, adjacency_graph, intersection_graph
 from asdex_pipe.coloring.greedy import greedy_distance1
+from asdex_pipe.coloring.neutral import neutralize_star
 from asdex_pipe.coloring.orders import BEST_CANDIDATES, ORDERS, vertex_order
 from asdex_pipe.coloring.star import greedy_star
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
@@ -139,6 +140,16 @@ def _symmetric(
     return _finish(colors, empty), used
 
 
+def _postprocessed(
+    pattern: SparsityPattern, colors: np.ndarray, algorithm: str, postprocess: bool
+) -> np.ndarray:
+    if not postprocess:
+        return np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
+    if algorithm == "star":
+        return _finish(neutralize_star(pattern, colors), colors < 0)
+    return colors
+
+
 def color_symmetric(
     pattern: SparsityPattern,
     algorithm: str = "star",
@@ -154,15 +165,16 @@ def color_symmetric(
             usually fewer colors).
         order: vertex order (see ``ORDERS``).
         postprocess: renumber colors contiguously and give isolated vertices (empty row and
-            column) the color -1, so no product is spent on them.
+            column) the color -1, so no product is spent on them; for star colorings also
+            drop the colors no nonzero needs to be read from (their vertices get -1, see
+            :mod:`asdex_pipe.coloring.neutral`).
         seed: seed of the ``"random"`` order.
 
     Returns:
         (n,) int32 colors.
     """
     colors, _ = _symmetric(pattern, algorithm, order, seed)
-    if not postprocess:
-        colors = np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
+    colors = _postprocessed(pattern, colors, algorithm, postprocess)
     _warn_if_dense(colors, algorithm)
     return colors
 
@@ -176,11 +188,14 @@ def hessian_coloring_from_sparsity(
 ) -> ColoredPattern:
     """Color a symmetric Hessian pattern for HVP evaluation.
 
+    Arguments as for :func:`color_symmetric`.
+
     Returns:
         ``ColoredPattern`` with mode ``"HVP"``; its ``order`` is the order actually used
         (``"best:<winner>"`` for ``order="best"``).
     """
     colors, used = _symmetric(sparsity, algorithm, order, seed)
+    colors = _postprocessed(sparsity, colors, algorithm, postprocess)
     _warn_if_dense(colors, algorithm)
     return ColoredPattern(sparsity, colors, "HVP", algorithm, used)
 

@@ -18,12 +18,17 @@ class InvalidColoringError(ValueError):
     """A coloring does not satisfy the definition it claims."""
 
 
-def _colors_for(pattern: SparsityPattern, colors, axis: int, what: str) -> np.ndarray:
+def _colors_for(
+    pattern: SparsityPattern, colors, axis: int, what: str, touched: np.ndarray | None = None
+) -> np.ndarray:
+    """Colors as int64 after checking their length and that ``touched`` vertices (default:
+    every vertex with a nonzero) have a color."""
     c = np.asarray(colors)
     size = pattern.shape[axis]
     if c.shape != (size,):
         raise InvalidColoringError(f"{what} coloring needs {size} colors, got shape {c.shape}")
-    touched = pattern.cols if axis == 1 else pattern.rows
+    if touched is None:
+        touched = pattern.cols if axis == 1 else pattern.rows
     if touched.size and np.any(c[touched] < 0):
         bad = int(touched[np.argmax(c[touched] < 0)])
         raise InvalidColoringError(f"vertex {bad} has nonzeros but no color (-1)")
@@ -79,18 +84,22 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
 
     ``star``: every nonzero H_ij is directly recoverable: j is the only column of color
     c(j) in row i, or i the only column of color c(i) in row j (and so the coloring is a
-    proper distance-1 coloring). ``acyclic``: a proper distance-1 coloring in which every
-    two-colored subgraph is a forest.
+    proper distance-1 coloring). Neutral vertices (color -1, in no product) are allowed
+    where this still holds, which rules them out for diagonal nonzeros. ``acyclic``: a
+    proper distance-1 coloring in which every two-colored subgraph is a forest.
     """
     if algorithm not in ("star", "acyclic"):
         raise ValueError(f"algorithm must be 'star' or 'acyclic', got {algorithm!r}")
     if pattern.shape[0] != pattern.shape[1] or not pattern.is_symmetric():
         raise ValueError("symmetric colorings need a symmetric pattern")
-    c = _colors_for(pattern, colors, 1, "symmetric")
+    # Star colorings may leave vertices neutral (-1, in no product) as long as every
+    # nonzero stays readable; a diagonal nonzero can only be read through its own color.
+    diag = pattern.rows[pattern.rows == pattern.cols]
+    c = _colors_for(pattern, colors, 1, "symmetric", diag if algorithm == "star" else None)
     off = pattern.rows != pattern.cols
     i = pattern.rows[off].astype(np.int64)
     j = pattern.cols[off].astype(np.int64)
-    same = c[i] == c[j]
+    same = (c[i] == c[j]) & (c[i] >= 0)
     if np.any(same):
         a = int(np.argmax(same))
         raise InvalidColoringError(
@@ -100,8 +109,8 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
         return
     k = int(c.max()) + 1
     if algorithm == "star":
-        key = i * k + c[j]
-        alone = group_counts(key) == 1  # j alone with its color in row i
+        key = i * (k + 1) + c[j] + 1
+        alone = (group_counts(key) == 1) & (c[j] >= 0)  # j alone with its color in row i
         # Position of (j, i): the symmetric pattern lists transposed entries in the same order.
         t = np.lexsort((i, j))
         partner = np.empty_like(t)

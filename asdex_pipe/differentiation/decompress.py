@@ -111,9 +111,10 @@ def star_plan(sparsity: SparsityPattern, colors: np.ndarray) -> DirectPlan:
     n = sparsity.shape[0]
     sr, sc = symmetric_edges(sparsity)
     k = int(colors.max()) + 1 if colors.size else 0
-    kk = max(k, 1)
-    # unique_in_row[e]: entry e=(i, j) of S is the only one of color c(j) in row i.
-    unique_in_row = group_counts(sr * kk + colors[sc]) == 1
+    # unique_in_row[e]: entry e=(i, j) of S is the only one of color c(j) in row i. Neutral
+    # columns (color -1) are in no product: they are counted apart and never readable.
+    cs = colors[sc]
+    unique_in_row = (group_counts(sr * (k + 1) + cs + 1) == 1) & (cs >= 0)
     # For symmetric S, the (col, row)-sorted order swapped is the row-major order, so the
     # transposed partner of entry T[q] is entry q.
     t = np.lexsort((sr, sc))

@@ -115,6 +115,12 @@ def substitution_plan(sparsity: SparsityPattern, colors: np.ndarray) -> Substitu
     colors = np.asarray(colors, dtype=np.int64)
     k = max(int(colors.max()) + 1 if colors.size else 0, 1)
     sr, sc = symmetric_edges(sparsity)
+    if sr.size and np.any(colors[sr] < 0):
+        v = int(sr[np.argmax(colors[sr] < 0)])
+        raise DecompressionError(
+            f"vertex {v} has nonzeros but color -1: neutral colors belong to star colorings "
+            "(direct decompression), substitution needs every vertex with nonzeros colored"
+        )
     upper = sr < sc
     ei, ej = sr[upper], sc[upper]  # edges i < j, sorted by (i, j)
     num_e = ei.size
