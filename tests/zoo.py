@@ -532,6 +532,27 @@ def vec_bcoo_todense(x):
     return m.todense().ravel()
 
 
+def vec_bcoo_transpose(x):
+    # Exact through bcoo_transpose's own implementation (no dedicated rule).
+    m = jsparse.BCOO((x[:4], jnp.asarray([[0, 1], [1, 0], [2, 3], [3, 2]])), shape=(4, 4))
+    return (m.T @ x[4:8]) * x[8:]
+
+
+def vec_bcoo_reduce_sum(x):
+    m = jsparse.BCOO((x[:3] ** 2, jnp.asarray([[0, 0], [0, 2], [1, 1]])), shape=(2, 3))
+    return jsparse.bcoo_reduce_sum(m, axes=(1,)).todense()
+
+
+def bcoo_weighted_laplacian_energy(x):
+    # A sparse matrix whose values depend on x, times x: the typical learned-graph model.
+    n = x.size
+    i = np.arange(n - 1)
+    idx = jnp.asarray(np.stack([np.r_[i, i + 1], np.r_[i + 1, i]], axis=1))
+    w = jnp.exp(x[:-1])
+    m = jsparse.BCOO((jnp.concatenate([w, w]), idx), shape=(n, n))
+    return x @ (m @ x)
+
+
 def vec_batched_cholesky(x):
     a = x.reshape(2, 2, 2)
     spd = a @ jnp.swapaxes(a, -1, -2) + 2 * jnp.eye(2)
@@ -632,6 +653,9 @@ ZOO: list[ZooCase] = [
     ZooCase("vec_where_const", vec_where_const, (8,), False, True),
     ZooCase("vec_fft_real", vec_fft_real, (6,), False, False),
     ZooCase("vec_bcoo_todense", vec_bcoo_todense, (3,), False, True),
+    ZooCase("vec_bcoo_transpose", vec_bcoo_transpose, (12,), False, True),
+    ZooCase("vec_bcoo_reduce_sum", vec_bcoo_reduce_sum, (3,), False, True),
+    ZooCase("bcoo_weighted_laplacian", bcoo_weighted_laplacian_energy, (8,), True, True),
     ZooCase("vec_batched_cholesky", vec_batched_cholesky, (8,), False, False),
     ZooCase("vec_reverse_cumsum_2d", vec_reverse_cumsum_2d, (9,), False, True),
     ZooCase("vec_while_newton", vec_while_newton, (6,), False, True),

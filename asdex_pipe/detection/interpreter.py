@@ -5,7 +5,9 @@ For each equation, in order:
 1. all inputs known at trace time -> evaluate it concretely (constants stay exact);
 2. no floating-point output, or no input depends on anything -> no dependencies
    (integer and boolean values have zero derivative);
-3. otherwise the registered rule, or the conservative fallback with a warning.
+3. otherwise the registered rule; without one, the primitive's own implementation traced
+   to a jaxpr of known primitives (exact), or else the conservative fallback with a
+   warning.
 
 Equations whose outputs are never used are skipped (dead code: ``jax.grad``
 jaxprs keep the primal output around).
@@ -16,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import numpy as np
 from jax.extend import core as jex_core
 
@@ -130,8 +133,12 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
     name = eqn.primitive.name
     rule = RULES.get(name)
     if rule is None:
-        ctx.warn_unknown(name)
-        outs = conservative(eqn, invals, ctx)
+        inner = _impl_jaxpr(eqn)
+        if inner is not None:
+            outs = ctx.eval_jaxpr(inner, invals, ctx)
+        else:
+            ctx.warn_unknown(name)
+            outs = conservative(eqn, invals, ctx)
     else:
         try:
             outs = rule(eqn, invals, ctx)
@@ -146,6 +153,42 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
         o if is_float_aval(v.aval) or o.is_empty else D.empty(o.shape, ncols)
         for o, v in zip(outs, eqn.outvars)
     ]
+
+
+def _primitive_names(jaxpr: Any) -> set[str]:
+    """Names of all primitives in ``jaxpr`` and its sub-jaxprs."""
+    names = set()
+    for eqn in jaxpr.eqns:
+        names.add(eqn.primitive.name)
+        for sub in jex_core.jaxprs_in_params(eqn.params):
+            names |= _primitive_names(sub)
+    return names
+
+
+def _impl_jaxpr(eqn: Any) -> Any | None:
+    """The jaxpr of a rule-less primitive's own implementation, or None.
+
+    Many primitives (``jax.experimental.sparse``'s ``bcoo_*`` among them) implement
+    themselves in ``jax.numpy``; tracing that implementation gives equations the rules know,
+    so the pattern stays exact instead of dense. None when the implementation cannot be
+    traced or only binds the primitive again.
+    """
+    impl = getattr(eqn.primitive, "impl", None)
+    if impl is None:
+        return None
+    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
+    try:
+        closed = jax.make_jaxpr(lambda *args: impl(*args, **eqn.params))(*avals)
+    except Exception:  # any failure means "not traceable": stay conservative
+        return None
+    if eqn.primitive.name in _primitive_names(closed.jaxpr):
+        return None
+    outs = closed.jaxpr.outvars
+    if len(outs) != len(eqn.outvars) or any(
+        tuple(o.aval.shape) != tuple(v.aval.shape) for o, v in zip(outs, eqn.outvars)
+    ):
+        return None
+    return closed
 
 
 def conservative(eqn: Any, invals: list[Deps], ctx: Context) -> list[Deps]:

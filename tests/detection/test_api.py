@@ -73,28 +73,51 @@ def test_hessian_rejects_integer_dtype():
         hessian_sparsity(lambda x: jnp.sum(x), 3, dtype=jnp.int32)
 
 
-def _mystery_primitive():
-    prim = Primitive("mystery_op_for_tests")
-    prim.def_impl(lambda x: x[::-1] * 2)
+def _mystery_primitive(impl):
+    prim = Primitive(f"mystery_op_for_tests_{impl.__name__}")
+    prim.def_impl(impl)
     prim.def_abstract_eval(lambda x: jax.core.ShapedArray(x.shape, x.dtype))
     return prim
 
 
-def test_unknown_primitive_warns_once_and_is_conservative():
-    prim = _mystery_primitive()
+def _host_only(x):
+    # Only works on concrete arrays, so it cannot be traced into a jaxpr.
+    return jnp.asarray(np.asarray(x)[::-1] * 2)
 
+
+def _traceable(x):
+    return x[::-1] * 2
+
+
+def _bind_twice(prim):
     def f(x):
         y = prim.bind(x[:3]) + prim.bind(x[:3] * 2)
         return jnp.concatenate([y, x[3:] ** 2])
 
+    return f
+
+
+def test_unknown_primitive_warns_once_and_is_conservative():
+    prim = _mystery_primitive(_host_only)
     with warnings.catch_warnings(record=True) as rec:
         warnings.simplefilter("always")
-        p = jacobian_sparsity(f, 5)
+        p = jacobian_sparsity(_bind_twice(prim), 5)
     hits = [w for w in rec if issubclass(w.category, UnknownPrimitiveWarning)]
-    assert len(hits) == 1 and "mystery_op_for_tests" in str(hits[0].message)
+    assert len(hits) == 1 and prim.name in str(hits[0].message)
     ref = np.zeros((5, 5), dtype=bool)
     ref[:3, :3] = True  # conservative inside the unknown op ...
     ref[3, 3] = ref[4, 4] = True  # ... but the rest stays exact
+    assert (p.todense() == ref).all()
+
+
+def test_unknown_primitive_with_traceable_impl_is_exact_and_silent():
+    prim = _mystery_primitive(_traceable)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownPrimitiveWarning)
+        p = jacobian_sparsity(_bind_twice(prim), 5)
+    ref = np.zeros((5, 5), dtype=bool)
+    ref[[0, 1, 2], [2, 1, 0]] = True  # reversed: y[i] depends on x[2 - i] only
+    ref[3, 3] = ref[4, 4] = True
     assert (p.todense() == ref).all()
 
 

@@ -52,20 +52,50 @@ def bcoo_todense(eqn, invals, ctx):
     return _run_dense(eqn, invals, ctx, _todense_fn(shape, n_batch, n_sparse))
 
 
+def _matmul_fn(shape, contract, out_dtype):
+    """Sparse (2-D, unbatched) × dense as gather + scatter-add over the stored entries.
+
+    Unlike a dense product, the result depends on ``rhs`` only through the stored
+    entries' columns, even when the data itself depends on the input.
+    """
+    other = 1 - contract
+
+    def fn(data, idx, rhs):
+        rest = rhs.shape[1:]
+        contrib = data.reshape(-1, *(1,) * len(rest)) * rhs[idx[:, contract]]
+        out = jnp.zeros((shape[other], *rest), contrib.dtype)
+        return out.at[idx[:, other]].add(contrib, mode="drop").astype(out_dtype)
+
+    return fn
+
+
 @register("bcoo_dot_general")
 def bcoo_dot_general(eqn, invals, ctx):
-    """dot_general(todense(data, indices), rhs): exact through the dense rules."""
+    """out[r] ∪= data[k] ∪ rhs[c_k] over stored entries k = (r, c_k): exact for a 2-D
+    sparse matrix times a dense array; other layouts go through the dense product."""
     idx_aval = eqn.invars[1].aval
     n_batch, n_sparse = len(idx_aval.shape) - 2, idx_aval.shape[-1]
     shape = tuple(eqn.params["lhs_spinfo"].shape)
-    todense = _todense_fn(shape, n_batch, n_sparse)
     dn = eqn.params["dimension_numbers"]
     pet = eqn.params.get("preferred_element_type")
+    (lhs_c, rhs_c), (lhs_b, _) = dn
+    data_aval = eqn.invars[0].aval
+    if (
+        n_batch == 0
+        and n_sparse == 2
+        and len(data_aval.shape) == 1
+        and not lhs_b
+        and len(lhs_c) == 1
+        and tuple(rhs_c) == (0,)
+    ):
+        fn = _matmul_fn(shape, int(lhs_c[0]), eqn.outvars[0].aval.dtype)
+        return _run_dense(eqn, invals, ctx, fn)
+    todense = _todense_fn(shape, n_batch, n_sparse)
 
-    def fn(data, idx, rhs):
+    def dense_fn(data, idx, rhs):
         return jax.lax.dot_general(todense(data, idx), rhs, dn, preferred_element_type=pet)
 
-    return _run_dense(eqn, invals, ctx, fn)
+    return _run_dense(eqn, invals, ctx, dense_fn)
 
 
 @register("bcoo_extract")
