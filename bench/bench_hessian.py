@@ -10,7 +10,8 @@ time, in one process and on the same input:
 
 * one jitted gradient and one jitted HVP (``fwd_over_rev``), the cost units;
 * our Hessian with star coloring (direct decompression) and acyclic coloring
-  (substitution), called as returned (it is jitted inside) and wrapped in ``jax.jit``;
+  (substitution), called as returned (it is jitted inside; its warm-up call picks the seed
+  variant, shown next to the coloring) and wrapped in ``jax.jit``;
 * the peer's ``asdex.hessian_from_coloring`` under ``jax.jit`` with the peer's own
   coloring of the same pattern (its un-jitted call runs op by op and is far slower);
 * dense ``jax.hessian`` under ``jax.jit`` where n <= 4000.
@@ -134,6 +135,7 @@ def run_case(
         jit_best, _ = _best(jax.jit(fn), x, repeats=repeats)
         k = coloring.num_colors
         mem = _memory(fn.program, x, fn.arrays)
+        alg = f"{alg} ({fn.seeds} seeds)"
         rows.append(
             [
                 label,

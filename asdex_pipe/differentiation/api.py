@@ -10,6 +10,7 @@ which returns a host matrix).
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -30,6 +31,10 @@ from asdex_pipe.differentiation.plans import apply_plan, device_plan
 from asdex_pipe.pattern import ColoredPattern
 
 FORMATS = ("bcoo", "dense", "scipy")
+SEEDS = ("auto", "constant", "indexed")
+# Below this many inputs an evaluation takes microseconds: "auto" does not spend a second
+# compilation on choosing the seed variant and uses "constant".
+AUTO_SEEDS_MIN_N = 10_000
 JACOBIAN_MODES = ("auto", "fwd", "rev")
 
 
@@ -38,6 +43,12 @@ def _check_format(format: str) -> str:
     if format not in FORMATS:
         raise ValueError(f"format must be one of {FORMATS}, got {format!r}")
     return format
+
+
+def _check_seeds(seeds: str) -> str:
+    if seeds not in SEEDS:
+        raise ValueError(f"seeds must be one of {SEEDS}, got {seeds!r}")
+    return seeds
 
 
 def normalize_shape(input_shape: Any) -> tuple[int, ...]:
@@ -124,6 +135,7 @@ class _Evaluator:
         dtype: Any,
         body: Callable,
         with_value: bool,
+        seeds: str = "constant",
     ):
         plan = device_plan(coloring, length)
         kind = plan["kind"]
@@ -139,9 +151,13 @@ class _Evaluator:
         idx_dtype = np.int32 if max(s.shape) < 2**31 - 1 else np.int64
         self.indices = jnp.asarray(np.stack([s.rows, s.cols], axis=1).astype(idx_dtype))
         self.arrays = {k: jnp.asarray(v) for k, v in plan.items() if k != "kind"}
-        # The seed matrix is baked into the program as a constant (see seed_matrix): XLA
-        # folds seed-only parts of the products at compile time.
         colors = np.asarray(coloring.colors)
+        if seeds == "auto" and self.n < AUTO_SEEDS_MIN_N:
+            seeds = "constant"
+        if seeds != "constant":
+            k = coloring.num_colors
+            id_dtype = np.int8 if k < 2**7 else np.int16 if k < 2**15 else np.int32
+            self.arrays["colors"] = jnp.asarray(colors.astype(id_dtype))
         if format == "dense":
             self.arrays["indices"] = self.indices
         # BCOO's constructor validates its arguments (~0.1 ms per call, as much as a whole
@@ -155,14 +171,49 @@ class _Evaluator:
             )
         )
 
-        def program(x, arrays):
-            value, b = body(x, colors)
-            values = apply_plan(kind, arrays, b)
-            if format == "dense":
-                return value, _scatter_dense(values, arrays["indices"], shape)
-            return value, values
+        def make_program(indexed: bool) -> Callable:
+            def program(x, arrays):
+                value, b = body(x, arrays["colors"] if indexed else colors)
+                values = apply_plan(kind, arrays, b)
+                if format == "dense":
+                    return value, _scatter_dense(values, arrays["indices"], shape)
+                return value, values
 
-        self.program = jax.jit(program)
+            return jax.jit(program)
+
+        # "constant" seeds are compile-time constants (see seed_matrix): XLA folds their
+        # seed-only work, a large gain when the function has quadratic parts (PDE energy,
+        # 10^6 unknowns: 47 ms against 86 ms indexed). "indexed" seeds are built in the
+        # program from an int8 color array: no k × n constants to stream, a gain for cheap
+        # functions (Rosenbrock at 10^6: 2.0 ms against 3.4 ms). Neither wins everywhere,
+        # so "auto" times both on the first call and keeps the faster.
+        self.programs = {
+            name: make_program(name == "indexed")
+            for name in ("constant", "indexed")
+            if seeds in (name, "auto")
+        }
+        self.seeds = seeds
+        self.seed_timings: dict[str, float] = {}
+
+    @property
+    def program(self) -> Callable:
+        """The jitted program ``(x, arrays) -> (value, values)`` in use ("constant" seeds
+        until an ``"auto"`` evaluator has been tuned)."""
+        return self.programs["constant" if self.seeds == "auto" else self.seeds]
+
+    def _tune(self, x: jax.Array) -> None:
+        """Time both seed variants on ``x`` (after compiling each) and keep the faster."""
+        for program in self.programs.values():
+            jax.block_until_ready(program(x, self.arrays))
+        timings = {name: float("inf") for name in self.programs}
+        for _ in range(3):  # interleaved, best of three: robust to a busy machine
+            for name, program in self.programs.items():
+                t0 = time.perf_counter()
+                jax.block_until_ready(program(x, self.arrays))
+                timings[name] = min(timings[name], time.perf_counter() - t0)
+        self.seed_timings = timings
+        self.seeds = min(timings, key=timings.__getitem__)
+        self.programs = {self.seeds: self.programs[self.seeds]}
 
     def __call__(self, x: Any) -> Any:
         x = _check_x(x, self.n, self.input_shape, self.dtype, self.shape)
@@ -171,6 +222,8 @@ class _Evaluator:
                 "format='scipy' builds a host matrix and cannot run under jax.jit/vmap; "
                 "use format='bcoo' or 'dense' there"
             )
+        if self.seeds == "auto" and not isinstance(x, jax.core.Tracer):
+            self._tune(x)
         value, out = self.program(x, self.arrays)
         if self.format == "bcoo":
             out = jax.tree.unflatten(self._bcoo_tree, [out, self.indices])
@@ -191,10 +244,12 @@ def _hessian_evaluator(
     dtype: Any,
     with_value: bool,
     what: str,
+    seeds: str,
 ) -> _Evaluator:
     _check_coloring(coloring, ("HVP",), what)
     check_mode(mode)
     _check_format(format)
+    _check_seeds(seeds)
     chunk = check_chunk_size(chunk_size)
     n = coloring.shape[1]
     if input_shape is not None and math.prod(input_shape) != n:
@@ -207,7 +262,7 @@ def _hessian_evaluator(
     def body(x, colors):
         return hvp_products(f, x, colors, k, mode, chunk, with_value)
 
-    return _Evaluator(coloring, n, format, input_shape, dtype, body, with_value)
+    return _Evaluator(coloring, n, format, input_shape, dtype, body, with_value, seeds)
 
 
 def hessian_from_coloring(
@@ -219,6 +274,7 @@ def hessian_from_coloring(
     *,
     input_shape: Any = None,
     dtype: Any = None,
+    seeds: str = "auto",
 ) -> Callable:
     """Sparse Hessian function from a precomputed ``HVP`` coloring.
 
@@ -231,6 +287,12 @@ def hessian_from_coloring(
         chunk_size: at most this many HVPs at once (None: all colors at once).
         input_shape: optional shape ``x`` must have (otherwise any shape of n elements).
         dtype: optional dtype ``x`` must have.
+        seeds: ``"constant"`` (seed vectors compiled into the program, which lets XLA
+            fold their share of the work), ``"indexed"`` (built in the program from the
+            colors; cheaper for cheap functions), or ``"auto"``: from n = 10^4 inputs
+            on, the first call made outside ``jax.jit``/``vmap`` compiles and times both
+            and keeps the faster (the choice and timings are in ``.seeds`` /
+            ``.seed_timings``); smaller problems use ``"constant"``.
 
     Returns:
         ``x -> H`` with ``H`` of shape (n, n).
@@ -242,7 +304,7 @@ def hessian_from_coloring(
     """
     shape = None if input_shape is None else normalize_shape(input_shape)
     return _hessian_evaluator(
-        f, coloring, mode, format, chunk_size, shape, dtype, False, "hessian_from_coloring"
+        f, coloring, mode, format, chunk_size, shape, dtype, False, "hessian_from_coloring", seeds
     )
 
 
@@ -255,6 +317,7 @@ def value_and_hessian_from_coloring(
     *,
     input_shape: Any = None,
     dtype: Any = None,
+    seeds: str = "auto",
 ) -> Callable:
     """Like :func:`hessian_from_coloring` but ``x -> (f(x), H)``.
 
@@ -272,6 +335,7 @@ def value_and_hessian_from_coloring(
         dtype,
         True,
         "value_and_hessian_from_coloring",
+        seeds,
     )
 
 
@@ -294,6 +358,7 @@ def hessian(
     format: str = "bcoo",
     chunk_size: int | None = None,
     dtype: Any = None,
+    seeds: str = "auto",
 ) -> Callable:
     """Detect the Hessian sparsity of ``f``, color it, and return ``x -> H``.
 
@@ -307,6 +372,7 @@ def hessian(
         format: ``"bcoo"``, ``"dense"`` or ``"scipy"``.
         chunk_size: at most this many HVPs at once.
         dtype: dtype used for detection and required of ``x`` (None: any float).
+        seeds: how seed vectors enter the program; see :func:`hessian_from_coloring`.
 
     Returns:
         ``x -> H`` of shape (n, n). Detection and coloring run once, here.
@@ -315,8 +381,11 @@ def hessian(
     check_mode(mode)
     _check_format(format)
     check_chunk_size(chunk_size)
+    _check_seeds(seeds)
     coloring = _hessian_coloring_for(f, shape, algorithm, order, dtype)
-    return _hessian_evaluator(f, coloring, mode, format, chunk_size, shape, dtype, False, "hessian")
+    return _hessian_evaluator(
+        f, coloring, mode, format, chunk_size, shape, dtype, False, "hessian", seeds
+    )
 
 
 def value_and_hessian(
@@ -328,15 +397,17 @@ def value_and_hessian(
     format: str = "bcoo",
     chunk_size: int | None = None,
     dtype: Any = None,
+    seeds: str = "auto",
 ) -> Callable:
     """Like :func:`hessian` but ``x -> (f(x), H)`` without an extra forward pass."""
     shape = normalize_shape(input_shape)
     check_mode(mode)
     _check_format(format)
     check_chunk_size(chunk_size)
+    _check_seeds(seeds)
     coloring = _hessian_coloring_for(f, shape, algorithm, order, dtype)
     return _hessian_evaluator(
-        f, coloring, mode, format, chunk_size, shape, dtype, True, "value_and_hessian"
+        f, coloring, mode, format, chunk_size, shape, dtype, True, "value_and_hessian", seeds
     )
 
 

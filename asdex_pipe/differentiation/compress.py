@@ -55,7 +55,8 @@ def _batched(
     seeds: jax.Array,
     chunk_size: int | None,
 ) -> tuple[Any, jax.Array]:
-    """Apply ``per_seed`` (seed -> (unbatched value, product)) to every row of ``seeds``."""
+    """Apply ``per_seed`` (seed or color id -> (unbatched value, product)) to every entry of
+    ``seeds`` along its first axis."""
     k = seeds.shape[0]
     if chunk_size is None or chunk_size >= k:
         return jax.vmap(per_seed, out_axes=(None, 0))(seeds)
@@ -67,7 +68,7 @@ def _batched(
 def hvp_products(
     f: Callable,
     x: jax.Array,
-    colors: np.ndarray,
+    colors: np.ndarray | jax.Array,
     num_colors: int,
     mode: str,
     chunk_size: int | None,
@@ -75,24 +76,37 @@ def hvp_products(
 ) -> tuple[jax.Array | None, jax.Array]:
     """``(f(x), B)`` with ``B[c] = H(x) @ s_c`` flattened, shape (num_colors, x.size).
 
+    ``colors`` as a host (numpy) array makes the seeds compile-time constants
+    (:func:`seed_matrix`); as a device integer array the program builds each seed from it,
+    one color id per product ("indexed" seeds: no k × n constant to read, nothing folded).
     With ``with_value=False`` the value is ``None`` and the primal is not requested.
     """
     if num_colors == 0:
         return (f(x) if with_value else None), jnp.zeros((0, x.size), x.dtype)
-    seeds = seed_matrix(colors, num_colors, x.dtype).reshape((num_colors, *x.shape))
+    if isinstance(colors, jax.Array):
+        operands = jnp.arange(num_colors, dtype=colors.dtype)
+
+        def seed(c):
+            return (colors == c).astype(x.dtype).reshape(x.shape)
+    else:
+        operands = seed_matrix(colors, num_colors, x.dtype).reshape((num_colors, *x.shape))
+
+        def seed(s):
+            return s
+
     if with_value:
         product = value_and_hvp_fn(f, mode)
 
-        def per_seed(s):
-            val, hv = product(x, s)
+        def per_seed(o):
+            val, hv = product(x, seed(o))
             return val, hv.reshape(-1)
     else:
         plain = hvp_fn(f, mode)
 
-        def per_seed(s):
-            return None, plain(x, s).reshape(-1)
+        def per_seed(o):
+            return None, plain(x, seed(o)).reshape(-1)
 
-    return _batched(per_seed, seeds, chunk_size)
+    return _batched(per_seed, operands, chunk_size)
 
 
 def jvp_products(

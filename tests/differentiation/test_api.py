@@ -10,6 +10,7 @@ from scipy.optimize import rosen_hess
 
 from asdex_pipe.differentiation import (
     HVP_MODES,
+    hessian,
     hessian_from_coloring,
     value_and_hessian_from_coloring,
 )
@@ -124,6 +125,45 @@ def test_value_and_hessian_does_not_run_f_separately():
     fn = value_and_hessian_from_coloring(f, STAR)
     fn(_x())
     assert len(calls) == 1
+
+
+@pytest.mark.parametrize("seeds", ["constant", "indexed"])
+@pytest.mark.parametrize("coloring", [STAR, ACYCLIC], ids=["star", "acyclic"])
+def test_seed_variants_give_the_same_hessian(seeds, coloring):
+    x = _x()
+    ref = rosen_hess(np.asarray(x))
+    for chunk in (None, 2):
+        fn = hessian_from_coloring(
+            rosenbrock, coloring, format="dense", chunk_size=chunk, seeds=seeds
+        )
+        np.testing.assert_allclose(fn(x), ref, rtol=1e-12)
+        np.testing.assert_allclose(jax.jit(fn)(x), ref, rtol=1e-12)
+    xs = jnp.stack([x, x + 0.5])
+    batched = jax.vmap(hessian_from_coloring(rosenbrock, coloring, format="dense", seeds=seeds))(xs)
+    np.testing.assert_allclose(batched[1], rosen_hess(np.asarray(xs[1])), rtol=1e-12)
+
+
+def test_auto_seeds_time_both_variants_once_and_keep_one():
+    n = 10_000  # "auto" tunes from this size on
+    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
+    fn = hessian(rosenbrock, input_shape=n)
+    assert fn.seeds == "auto"
+    jax.jit(fn)(x)  # under a trace nothing is timed; the constant variant runs
+    assert fn.seeds == "auto" and fn.seed_timings == {}
+    h = fn(x)
+    assert fn.seeds in ("constant", "indexed")
+    assert set(fn.seed_timings) == {"constant", "indexed"}
+    assert all(t > 0 for t in fn.seed_timings.values())
+    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="constant")(x).data)
+    chosen = fn.seeds
+    fn(x)
+    assert fn.seeds == chosen  # tuned once
+    assert hessian_from_coloring(rosenbrock, STAR).seeds == "constant"  # small: no tuning
+
+
+def test_unknown_seeds_fail_before_detection():
+    with pytest.raises(ValueError, match="seeds must be one of"):
+        hessian(lambda x: jnp.sum(x**2), input_shape=4, seeds="random")
 
 
 def test_nan_and_inf_propagate():
