@@ -568,6 +568,58 @@ def vec_argsort_gather(x):
     return x[jnp.argsort(x)]
 
 
+@jax.custom_jvp
+def _straight_through_round(x):
+    return jnp.round(x)
+
+
+# The primal has a zero derivative; JAX differentiates through this rule instead.
+_straight_through_round.defjvp(lambda p, t: (_straight_through_round(p[0]), t[0]))
+
+
+def straight_through_energy(x):
+    return jnp.sum(_straight_through_round(x) ** 2 * x[::-1])
+
+
+@jax.custom_jvp
+def _identity_coupled_rule(x):
+    return x * 1.0
+
+
+# A rule with more structure than its primal: tangents leak into the next element.
+_identity_coupled_rule.defjvp(lambda p, t: (_identity_coupled_rule(p[0]), t[0] + jnp.roll(t[0], 1)))
+
+
+def vec_custom_jvp_coupled(x):
+    return _identity_coupled_rule(x) * 2.0
+
+
+def vec_top_k_axis0(x):
+    return jax.lax.top_k(x.reshape(4, 3), 2, axis=0)[0]
+
+
+def vec_approx_max_k(x):
+    return jax.lax.approx_max_k(x.reshape(3, 4), 2)[0]
+
+
+def vec_tile(x):
+    return jnp.tile(x.reshape(2, 3), (2, 2)) * 2.0
+
+
+def vec_unstack(x):
+    rows = jnp.unstack(x.reshape(3, 2))
+    return jnp.stack([rows[2] * rows[0], rows[1]])
+
+
+def vec_barrier_mixed(x):
+    a, b = jax.lax.optimization_barrier((x[:2], x[2:] ** 2))
+    return jnp.concatenate([b, a * a[::-1]])
+
+
+def vec_device_put(x):
+    return jax.device_put(x) * x[::-1]
+
+
 ZOO: list[ZooCase] = [
     ZooCase("rosenbrock", rosenbrock, (10,), True, True),
     ZooCase("sum_of_squares", sum_of_squares, (7,), True, True),
@@ -660,6 +712,14 @@ ZOO: list[ZooCase] = [
     ZooCase("vec_reverse_cumsum_2d", vec_reverse_cumsum_2d, (9,), False, True),
     ZooCase("vec_while_newton", vec_while_newton, (6,), False, True),
     ZooCase("vec_argsort_gather", vec_argsort_gather, (5,), False, False),
+    ZooCase("straight_through_energy", straight_through_energy, (6,), True, False),
+    ZooCase("vec_custom_jvp_coupled", vec_custom_jvp_coupled, (6,), False, True),
+    ZooCase("vec_top_k_axis0", vec_top_k_axis0, (12,), False, False),
+    ZooCase("vec_approx_max_k", vec_approx_max_k, (12,), False, False),
+    ZooCase("vec_tile", vec_tile, (6,), False, True),
+    ZooCase("vec_unstack", vec_unstack, (6,), False, True),
+    ZooCase("vec_barrier_mixed", vec_barrier_mixed, (6,), False, True),
+    ZooCase("vec_device_put", vec_device_put, (6,), False, True),
 ]
 
 

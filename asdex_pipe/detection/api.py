@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import scipy.sparse as sp
 
@@ -20,7 +21,8 @@ DETECTOR_VERSION = "0.1.0"
 
 
 def _normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
-    """Validate ``input_shape`` (int, tuple of ints, or sample array) and pick the dtype."""
+    """Validate ``input_shape`` (int, tuple of ints, or sample array) and the dtype (None:
+    not given, see :func:`_trace`)."""
     if hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
         shape = tuple(int(d) for d in input_shape.shape)
         return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
@@ -37,7 +39,7 @@ def _normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any
         if d < 0:
             raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
     try:
-        dt = np.dtype("float32" if dtype is None else dtype)
+        dt = None if dtype is None else np.dtype(dtype)
     except TypeError:
         raise ValueError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
     return tuple(int(d) for d in dims), dt
@@ -48,12 +50,33 @@ def _check_callable(f: Any) -> None:
         raise ValueError(f"f must be a callable taking one array, got {type(f).__name__}")
 
 
+def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> Any:
+    """``f``'s closed jaxpr at ``dtype``; without one, at float64 when ``f`` allows it.
+
+    Tracing at float64 keeps constants such as ``1e-50`` or ``exp(-200)`` from
+    underflowing to zero, which would erase entries that are nonzero for a float64 user.
+    Code that insists on float32 (``lax`` ops mixing the input with float32 constants)
+    fails to trace at float64 and is traced at float32 instead.
+    """
+    if dtype is None:
+        try:
+            with jax.enable_x64(True):
+                return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, np.float64)), True
+        except Exception:
+            dtype = np.dtype(np.float32)
+    x64 = dtype.itemsize >= 8 or jax.config.jax_enable_x64
+    with jax.enable_x64(x64):
+        return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype)), x64
+
+
 def _detect(f: Callable, shape: tuple[int, ...], dtype: Any) -> D.Deps:
     """Trace ``f`` and propagate; returns the output Deps stacked (flat)."""
     n = int(np.prod(shape))
-    closed = jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype))
+    closed, x64 = _trace(f, shape, dtype)
     ctx = Context()
-    outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
+    # Concrete evaluation binds primitives on the jaxpr's constants: same precision mode.
+    with jax.enable_x64(x64):
+        outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
     outs = [D.Deps(o.shape, n, o._indptr, o._indices) for o in outs]
     return outs[0] if len(outs) == 1 else D.stack(outs)
 
@@ -76,7 +99,9 @@ def jacobian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Spars
             of arrays; the leaves are flattened (row-major) and concatenated in
             ``jax.tree_util`` order.
         input_shape: an int, a tuple of ints, or a sample array (its shape and dtype are used).
-        dtype: input dtype for tracing (default float32; the pattern does not depend on it).
+        dtype: input dtype for tracing (default: float64 where ``f`` traces at float64,
+            else float32). The pattern holds for that dtype's arithmetic; tracing at
+            float32 can drop entries whose constants underflow there (``1e-50 * x**2``).
 
     Returns:
         (m, n) :class:`SparsityPattern`, n = prod(input_shape), m = total output size
@@ -99,7 +124,7 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     Args:
         f: scalar-valued function of one array of shape ``input_shape``.
         input_shape: an int, a tuple of ints, or a sample array.
-        dtype: a floating input dtype for tracing (default float32).
+        dtype: a floating input dtype for tracing (default as in :func:`jacobian_sparsity`).
 
     Returns:
         (n, n) symmetric :class:`SparsityPattern`.
@@ -110,9 +135,9 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     """
     _check_callable(f)
     shape, dtype = _normalize_input(input_shape, dtype)
-    if not np.issubdtype(dtype, np.floating):
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
-    out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape, dtype))
+    out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape, dtype or np.float32))
     leaves = jax.tree_util.tree_leaves(out)
     if len(leaves) != 1 or tuple(leaves[0].shape) not in ((), (1,)):
         shapes = [tuple(x.shape) for x in leaves]

@@ -33,8 +33,10 @@ _NUMPY_BINARY = {
     "or": np.logical_or,
 }
 
-# Primitives never evaluated concretely (effects, host callbacks, randomness state).
-_SKIP = {"debug_callback", "pure_callback", "io_callback", "debug_print"}
+# Primitives never evaluated concretely (effects, host callbacks). ``platform_index``
+# would pick the detecting machine's branch of ``lax.platform_dependent``, and a stored
+# pattern may be used on another platform: left unknown, every branch counts.
+_SKIP = {"debug_callback", "pure_callback", "io_callback", "debug_print", "platform_index"}
 
 
 def _out_dtype(eqn: Any, i: int = 0) -> Any:

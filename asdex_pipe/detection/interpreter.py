@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.extend import core as jex_core
 
@@ -39,12 +40,16 @@ def is_dropvar(v: Any) -> bool:
 
 
 def is_float_aval(aval: Any) -> bool:
-    """True for inexact (floating or complex) array avals: the only ones with derivatives."""
+    """True for inexact (floating or complex) array avals: the only ones with derivatives.
+
+    ``jnp.issubdtype`` rather than numpy's: numpy does not count bfloat16 and the float8
+    types as inexact, and mixed-precision code would lose every dependency through them.
+    """
     dtype = getattr(aval, "dtype", None)
     if dtype is None:
         return False
     try:
-        return bool(np.issubdtype(dtype, np.inexact))
+        return bool(jnp.issubdtype(dtype, jnp.inexact))
     except TypeError:  # extended dtypes (PRNG keys, float0): no derivative
         return False
 
@@ -133,7 +138,7 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
     name = eqn.primitive.name
     rule = RULES.get(name)
     if rule is None:
-        inner = _impl_jaxpr(eqn)
+        inner = ctx.trace_once(eqn, "impl", _impl_jaxpr)
         if inner is not None:
             outs = ctx.eval_jaxpr(inner, invals, ctx)
         else:

@@ -32,10 +32,22 @@ class Context:
         warned: primitive names already warned about in this run.
         eval_jaxpr: the interpreter entry point, for rules that recurse into sub-jaxprs
             (set by the interpreter; avoids an import cycle).
+        inside_custom_rule: True while a custom derivative rule's jaxpr is propagated.
+        traced: jaxprs traced for an equation, keyed by ``id(eqn)`` (loops revisit the
+            same equation); the equation is kept with its entry so the id stays unique.
     """
 
     warned: set[str] = field(default_factory=set)
     eval_jaxpr: Callable[..., list[Deps]] | None = None
+    inside_custom_rule: bool = False
+    traced: dict[Any, tuple[Any, Any]] = field(default_factory=dict)
+
+    def trace_once(self, eqn: Any, kind: str, trace: Callable[[Any], Any]) -> Any:
+        """``trace(eqn)``, computed once per equation and ``kind`` in this run."""
+        key = (id(eqn), kind)
+        if key not in self.traced:
+            self.traced[key] = (eqn, trace(eqn))
+        return self.traced[key][1]
 
     def warn_unknown(self, name: str, why: str = "has no rule for") -> None:
         """Warn once per primitive name that a conservative fallback was used.

@@ -16,6 +16,7 @@ from asdex_pipe.detection import (
     hessian_sparsity,
     jacobian_sparsity,
 )
+from tests.numerical import numerical_hessian_pattern
 from tests.zoo import rosenbrock
 
 
@@ -150,3 +151,34 @@ def test_rule_that_misses_a_parameter_falls_back_conservatively(monkeypatch):
     ref[:3, :3] = True
     ref[3, 3] = ref[4, 4] = True
     assert (p.todense() == ref).all()
+
+
+@pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float8_e4m3fn])
+def test_low_precision_floats_carry_dependencies(low):
+    def f(x):
+        return (x.astype(low) * x[::-1].astype(low)).astype(jnp.float32)
+
+    expected = np.eye(6, dtype=bool) | np.eye(6, dtype=bool)[::-1]
+    assert (jacobian_sparsity(f, 6).todense() == expected).all()
+
+
+def test_bfloat16_input_dtype_is_accepted():
+    p = hessian_sparsity(lambda x: jnp.sum(x * x[::-1]), 4, dtype=jnp.bfloat16)
+    assert (p.todense() == np.eye(4, dtype=bool)[::-1]).all()
+    assert jacobian_sparsity(lambda x: 2 * x, 4, dtype=jnp.bfloat16).nnz == 4
+
+
+def test_tiny_constants_do_not_underflow_by_default():
+    # 1e-50 is zero in float32; a float64 user still has a nonzero Hessian.
+    p = hessian_sparsity(lambda x: jnp.sum(x**2 * 1e-50 * jnp.roll(x, 1)), 5)
+    ref = numerical_hessian_pattern(lambda x: jnp.sum(x**2 * 1e-50 * jnp.roll(x, 1)), (5,))
+    assert ref.nnz > 0 and (p.todense() >= ref.todense()).all()
+
+
+def test_float32_only_code_is_traced_at_float32():
+    w = jnp.arange(1.0, 5.0, dtype=jnp.float32)
+
+    def f(x):
+        return jax.lax.mul(x, w)  # lax insists on equal dtypes: fails at float64
+
+    assert (jacobian_sparsity(f, 4).todense() == np.eye(4, dtype=bool)).all()

@@ -86,7 +86,7 @@ def test_nested_scan_and_fori():
     assert (got <= np.kron(np.eye(3), np.ones((3, 3))).astype(bool)).all()
 
 
-def test_custom_jvp_and_vjp_recurse_into_primal():
+def test_custom_vjp_pattern_includes_the_primal():
     @jax.custom_vjp
     def g(x):
         return x[1:] * x[:-1]
@@ -97,3 +97,54 @@ def test_custom_jvp_and_vjp_recurse_into_primal():
     for i in range(3):
         ref[i, i] = ref[i, i + 1] = True
     assert (p.todense() == ref).all()
+
+
+def _jacrev_pattern(f, n, points=3):
+    rng = np.random.default_rng(0)
+    with jax.enable_x64(True):
+        js = [jax.jacrev(f)(jnp.asarray(rng.uniform(-1.5, 1.5, n))) for _ in range(points)]
+    return np.any([np.asarray(j) != 0 for j in js], axis=0)
+
+
+def test_custom_vjp_rule_with_more_structure_than_its_primal():
+    # jax.jacfwd cannot differentiate custom_vjp, so the ground truth is jax.jacrev.
+    @jax.custom_vjp
+    def coupled(x):
+        return x * 1.0
+
+    coupled.defvjp(lambda x: (coupled(x), None), lambda _, g: (g + jnp.roll(g, 1),))
+
+    @jax.custom_vjp
+    def straight_through(x):
+        return jnp.round(x)
+
+    straight_through.defvjp(lambda x: (straight_through(x), None), lambda _, g: (g,))
+
+    for f in (coupled, straight_through, lambda x: coupled(x[::-1]) * x):
+        got = jacobian_sparsity(f, 6).todense()
+        ref = _jacrev_pattern(f, 6)
+        assert ref.any() and (got >= ref).all()
+
+
+def test_custom_jvp_rule_is_traced_once_per_equation_in_loops():
+    @jax.custom_jvp
+    def ste(x):
+        return jnp.round(x)
+
+    ste.defjvp(lambda p, t: (ste(p[0]), t[0]))
+
+    def f(x):
+        return jax.lax.fori_loop(0, 5, lambda i, c: ste(jnp.roll(c, 1)) * 2.0, x)
+
+    ref = numerical_jacobian_pattern(f, (6,))
+    got = jacobian_sparsity(f, 6).todense()
+    assert ref.nnz > 0 and (got >= ref.todense()).all()
+
+
+def test_platform_dependent_counts_every_platform():
+    # A pattern detected on CPU may be used on a GPU: both branches must be in it.
+    def f(x):
+        return jax.lax.platform_dependent(x, cpu=lambda y: y * 2.0, default=lambda y: y * y[::-1])
+
+    got = jacobian_sparsity(f, 4).todense()
+    assert (got == (np.eye(4, dtype=bool) | np.eye(4, dtype=bool)[::-1])).all()

@@ -2,6 +2,7 @@
 
 from asdex_pipe.detection.rules import (  # noqa: F401
     control_flow,
+    custom_derivatives,
     elementwise,
     indexing,
     linalg,

@@ -1,12 +1,13 @@
-"""Higher-order primitives: calls, custom derivatives, cond/switch, while_loop, scan.
+"""Higher-order primitives: calls, cond/switch, while_loop, scan.
 
-Calls (pjit, closed_call, checkpoint, custom_jvp_call, custom_vjp_call) recurse into
-the primal jaxpr. cond/switch take the union over branches (only the chosen one when
-the index is a constant). while_loop iterates the body to a fixed point on the
-carry. scan does the same for the carry, and handles the per-iteration slices of
-``xs``/``ys`` with "virtual" input columns: the body is propagated once with slice
-element j of xs as an extra column n + j, and the result is expanded to all
-iterations at once (ys[t] picks xs[t]; the carry accumulates xs[t] over all t).
+Calls (pjit, closed_call, checkpoint) recurse into the called jaxpr (custom
+derivatives have their own module, ``custom_derivatives``). cond/switch take the
+union over branches (only the chosen one when the index is a constant). while_loop
+iterates the body to a fixed point on the carry. scan does the same for the carry,
+and handles the per-iteration slices of ``xs``/``ys`` with "virtual" input columns:
+the body is propagated once with slice element j of xs as an extra column n + j, and
+the result is expanded to all iterations at once (ys[t] picks xs[t]; the carry
+accumulates xs[t] over all t).
 """
 
 from __future__ import annotations
@@ -36,9 +37,6 @@ def _drop_value(d: Deps) -> Deps:
     "checkpoint",
     "remat",
     "remat2",
-    "custom_jvp_call",
-    "custom_vjp_call",
-    "custom_vjp_call_jaxpr",
 )
 def call(eqn, invals, ctx):
     """Outputs are those of the called (primal) jaxpr on the same inputs."""

@@ -18,7 +18,7 @@ UNARY = (
     "neg sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp exp2 log log1p "
     "expm1 sqrt rsqrt cbrt logistic erf erfc erf_inv lgamma digamma abs integer_pow square "
     "reduce_precision copy copy_p real imag conj convert_element_type bessel_i0e bessel_i1e "
-    "optimization_barrier pvary"
+    "pvary"
 ).split()
 
 NARY = (

@@ -53,18 +53,20 @@ def sort(eqn, invals, ctx):
     return [out for _ in shapes]
 
 
-@register("top_k")
+@register("top_k", "approx_top_k")
 def top_k(eqn, invals, ctx):
-    """values[..., :] depend on the whole last-axis line of the operand."""
+    """values along the reduced axis (top_k's ``axis``, default last; approx_top_k's
+    ``reduction_dimension``) depend on the operand's whole line along that axis."""
     d = invals[0]
     shapes = out_shapes(eqn)
-    full = line_union([d], (len(d.shape) - 1,), d.shape)
-    # Every element of a line now carries the line's union: take the first k of each line.
-    vshape = shapes[0]
-    k = vshape[-1]
-    idx = ids(d.shape)[..., :1]
-    idx = np.broadcast_to(idx, (*d.shape[:-1], k))
-    return [D.gather_rows(full, idx, vshape), D.empty(shapes[1], d.ncols)]
+    p = eqn.params
+    axis = p.get("reduction_dimension", p.get("axis", -1))
+    axis = axis % len(d.shape)
+    full = line_union([d], (axis,), d.shape)
+    # Every element of a line now carries the line's union: take the line's first one.
+    first = np.take(ids(d.shape), [0], axis=axis)
+    idx = np.broadcast_to(first, shapes[0])
+    return [D.gather_rows(full, idx, shapes[0]), D.empty(shapes[1], d.ncols)]
 
 
 @register("argmax", "argmin")

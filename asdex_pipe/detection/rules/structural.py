@@ -134,3 +134,21 @@ def stack(eqn, invals, ctx):
         parts.append(ids(d.shape) + offset)
         offset += d.size
     return [D.gather_rows(D.stack(invals), np.stack(parts, axis=axis), shape)]
+
+
+@register("tile", "unstack")
+def bound_on_ids(eqn, invals, ctx):
+    """outs = the primitive itself applied to the operand's element ids (the index map)."""
+    d = invals[0]
+    id_dtype = np.int32 if d.size < 2**31 else np.int64
+    res = eqn.primitive.bind(ids(d.shape).astype(id_dtype), **eqn.params)
+    maps = res if eqn.primitive.multiple_results else [res]
+    return [
+        D.gather_rows(d, np.asarray(m, dtype=np.int64), s) for m, s in zip(maps, out_shapes(eqn))
+    ]
+
+
+@register("optimization_barrier", "device_put")
+def passthrough(eqn, invals, ctx):
+    """out_k = operand_k: the values pass through unchanged (scheduling and placement only)."""
+    return [d.with_shape(s) for d, s in zip(invals, out_shapes(eqn))]

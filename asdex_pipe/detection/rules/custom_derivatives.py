@@ -1,0 +1,149 @@
+"""Functions with custom derivative rules: ``custom_jvp_call`` and ``custom_vjp_call``.
+
+JAX differentiates these through the user's rule, not through the primal code, and
+the two can have different patterns (a straight-through estimator's primal is
+``round``, whose derivative is zero, while its rule passes tangents through). So the
+pattern is the union of the primal's and the rule's:
+
+- custom_jvp: the rule's JVP is traced; primal inputs and tangents both carry the
+  inputs' dependencies, and each output gets the union of its primal and tangent
+  dependencies (the tangent's coefficients depend on the primals too, which only
+  adds entries).
+- custom_vjp: the rule's VJP is traced with the output cotangents as fresh columns;
+  input cotangent i depending on output cotangent j means J[j, i] may be nonzero, and
+  output j gets the dependencies of every such input i.
+
+Inside a traced rule, nested custom functions are read through their primal code:
+there we need how the rule's *values* depend on the tangents, and a rule that calls
+its own function (``ste(p)`` in ``ste``'s rule) would otherwise recurse forever.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import jax
+import numpy as np
+from jax.extend import core as jex_core
+
+from asdex_pipe.detection import deps as D
+from asdex_pipe.detection.deps import Deps
+from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.rules.control_flow import call
+
+
+def _as_function(eqn: Any) -> Any:
+    """A Python function that applies ``eqn`` (all inputs positional, literals included)."""
+    invars = [jex_core.Var(v.aval) for v in eqn.invars]
+    with warnings.catch_warnings():
+        # A one-equation jaxpr has no source function to describe; JAX warns about that.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        jaxpr = jex_core.Jaxpr([], invars, list(eqn.outvars), [eqn.replace(invars=invars)])
+    return lambda *args: jax.core.eval_jaxpr(jaxpr, [], *args)
+
+
+def _is_float(v: Any) -> bool:
+    from asdex_pipe.detection.interpreter import is_float_aval
+
+    return is_float_aval(v.aval)
+
+
+def _jvp_jaxpr(eqn: Any) -> tuple[Any, list[int]]:
+    """Jaxpr of (all primals, tangents of the float inputs) -> (primal outs, tangent outs)."""
+    fn = _as_function(eqn)
+    n = len(eqn.invars)
+    fl = [k for k, v in enumerate(eqn.invars) if _is_float(v)]
+
+    def jvp(*args):
+        primals, tangents = args[:n], args[n:]
+
+        def of_floats(*xs):
+            full = list(primals)
+            for k, x in zip(fl, xs):
+                full[k] = x
+            return fn(*full)
+
+        return jax.jvp(of_floats, [primals[k] for k in fl], list(tangents))
+
+    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
+    return jax.make_jaxpr(jvp)(*avals, *[avals[k] for k in fl]), fl
+
+
+def _vjp_jaxpr(eqn: Any) -> tuple[Any, list[int], list[int]]:
+    """Jaxpr of (all primals, cotangents of the float outputs) -> float-input cotangents."""
+    fn = _as_function(eqn)
+    n = len(eqn.invars)
+    fl_in = [k for k, v in enumerate(eqn.invars) if _is_float(v)]
+    fl_out = [k for k, v in enumerate(eqn.outvars) if _is_float(v)]
+
+    def vjp(*args):
+        primals, cts = args[:n], args[n:]
+
+        def of_floats(*xs):
+            full = list(primals)
+            for k, x in zip(fl_in, xs):
+                full[k] = x
+            return [fn(*full)[k] for k in fl_out]
+
+        _, pullback = jax.vjp(of_floats, *[primals[k] for k in fl_in])
+        return pullback(list(cts))
+
+    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
+    out_avals = [
+        jax.ShapeDtypeStruct(eqn.outvars[k].aval.shape, eqn.outvars[k].aval.dtype) for k in fl_out
+    ]
+    return jax.make_jaxpr(vjp)(*avals, *out_avals), fl_in, fl_out
+
+
+def _rule_deps_jvp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
+    closed, fl = ctx.trace_once(eqn, "jvp", _jvp_jaxpr)
+    outs = ctx.eval_jaxpr(closed, [*invals, *[invals[k] for k in fl]], ctx)
+    m = len(eqn.outvars)
+    primal, tangent = outs[:m], outs[m:]
+    return [D.union([p, t], s) for p, t, s in zip(primal, tangent, out_shapes(eqn))]
+
+
+def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
+    closed, fl_in, fl_out = ctx.trace_once(eqn, "vjp", _vjp_jaxpr)
+    shapes = out_shapes(eqn)
+    ncols = max(d.ncols for d in invals)
+    sizes = [int(np.prod(shapes[k])) for k in fl_out]
+    offsets = np.cumsum([0, *sizes])
+    m = int(offsets[-1])
+    # Primals: their values (if known) but no columns; cotangents: one column per element.
+    primals = [
+        D.constant(d.value, m) if d.value is not None else D.empty(d.shape, m) for d in invals
+    ]
+    cts = [D.identity(shapes[k], m, offset=int(o)) for k, o in zip(fl_out, offsets)]
+    in_cts = ctx.eval_jaxpr(closed, [*primals, *cts], ctx)
+    parts = [
+        D.aggregate(invals[k], ct.indices, ct.rows(), (m,), ncols=ncols)
+        for k, ct in zip(fl_in, in_cts)
+        if not ct.is_empty and not invals[k].is_empty
+    ]
+    flat = D.union(parts, (m,)) if parts else D.empty((m,), ncols)
+    result = [D.empty(s, ncols) for s in shapes]
+    for k, o, size in zip(fl_out, offsets, sizes):
+        result[k] = D.gather_rows(flat, np.arange(o, o + size, dtype=np.int64), shapes[k])
+    return result
+
+
+@register("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr")
+def custom_derivative(eqn, invals, ctx):
+    """Union of the primal's pattern and the custom rule's (see the module docstring)."""
+    primal = call(eqn, invals, ctx)
+    if ctx.inside_custom_rule:
+        return primal
+    by_jvp = eqn.primitive.name == "custom_jvp_call"
+    ctx.inside_custom_rule = True
+    try:
+        rule = (_rule_deps_jvp if by_jvp else _rule_deps_vjp)(eqn, invals, ctx)
+    except Exception as err:  # a rule JAX itself cannot apply here: stay correct
+        ctx.warn_unknown(eqn.primitive.name, f"could not trace the rule ({err}) of")
+        from asdex_pipe.detection.interpreter import conservative
+
+        return conservative(eqn, invals, ctx)
+    finally:
+        ctx.inside_custom_rule = False
+    return [D.union([p, r], s) for p, r, s in zip(primal, rule, out_shapes(eqn))]
