@@ -17,7 +17,7 @@ from asdex_pipe.detection.registry import Context
 from asdex_pipe.pattern import SparsityPattern
 
 # Bump whenever a rule change can change a detected pattern (artifact keys depend on it).
-DETECTOR_VERSION = "0.1.0"
+DETECTOR_VERSION = "0.2.0"
 
 
 def _normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
