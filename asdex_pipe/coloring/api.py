@@ -112,13 +112,25 @@ def color_rows(pattern: SparsityPattern, order: str = "largest_first", seed: int
     return colors
 
 
+def check_symmetric_options(algorithm: str, order: str) -> None:
+    """Raise ``ValueError`` for an unknown symmetric coloring ``algorithm`` or vertex ``order``
+    (callers check before detection, so a typo costs nothing)."""
+    _check_order(order)
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}")
+
+
+def _check_jacobian_options(mode: str, order: str) -> None:
+    _check_order(order)
+    if mode not in JACOBIAN_MODES:
+        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(JACOBIAN_MODES)}")
+
+
 def _symmetric(
     pattern: SparsityPattern, algorithm: str, order: str, seed: int
 ) -> tuple[np.ndarray, str]:
     _check_pattern(pattern)
-    _check_order(order)
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}")
+    check_symmetric_options(algorithm, order)
     m, n = pattern.shape
     if m != n:
         raise ValueError(
@@ -207,8 +219,7 @@ def jacobian_coloring_from_sparsity(
 
     ``"auto"`` picks the side with fewer colors (forward on ties).
     """
-    if mode not in JACOBIAN_MODES:
-        raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(JACOBIAN_MODES)}")
+    _check_jacobian_options(mode, order)
     _check_pattern(sparsity)
     fwd = rev = None
     if mode in ("fwd", "auto"):
@@ -240,6 +251,7 @@ def hessian_coloring(
     """
     from asdex_pipe.detection import hessian_sparsity
 
+    check_symmetric_options(algorithm, order)
     sparsity = hessian_sparsity(f, input_shape, dtype)
     return hessian_coloring_from_sparsity(sparsity, algorithm, order, postprocess, seed)
 
@@ -256,5 +268,6 @@ def jacobian_coloring(
     :func:`jacobian_coloring_from_sparsity`)."""
     from asdex_pipe.detection import jacobian_sparsity
 
+    _check_jacobian_options(mode, order)
     sparsity = jacobian_sparsity(f, input_shape, dtype)
     return jacobian_coloring_from_sparsity(sparsity, mode, order, seed)

@@ -20,10 +20,17 @@ from asdex_pipe.pattern import SparsityPattern
 DETECTOR_VERSION = "0.2.0"
 
 
-def _normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
-    """Validate ``input_shape`` (int, tuple of ints, or sample array) and the dtype (None:
-    not given, see :func:`_trace`)."""
-    if hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
+def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """Validate ``input_shape`` and ``dtype``; return (shape tuple, numpy dtype or None).
+
+    Args:
+        input_shape: an int ``n`` (shape ``(n,)``, numpy integers included), a tuple of
+            non-negative ints, or a sample array (its shape, and its dtype unless
+            ``dtype`` is given).
+        dtype: None (not given, see :func:`_trace`) or anything ``np.dtype`` accepts.
+    """
+    is_int = isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool)
+    if not is_int and hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
         shape = tuple(int(d) for d in input_shape.shape)
         return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
     dims = (input_shape,) if isinstance(input_shape, int | np.integer) else input_shape
@@ -111,7 +118,7 @@ def jacobian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Spars
         ValueError: for a non-callable ``f`` or a malformed ``input_shape`` / ``dtype``.
     """
     _check_callable(f)
-    shape, dtype = _normalize_input(input_shape, dtype)
+    shape, dtype = normalize_input(input_shape, dtype)
     n = int(np.prod(shape))
     return _to_pattern(_detect(f, shape, dtype), n, "jacobian")
 
@@ -134,7 +141,7 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
             for malformed arguments.
     """
     _check_callable(f)
-    shape, dtype = _normalize_input(input_shape, dtype)
+    shape, dtype = normalize_input(input_shape, dtype)
     if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
     out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape, dtype or np.float32))

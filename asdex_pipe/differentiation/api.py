@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 
+from asdex_pipe.detection.api import normalize_input
 from asdex_pipe.differentiation.compress import (
     check_chunk_size,
     hvp_products,
@@ -52,20 +53,9 @@ def _check_seeds(seeds: str) -> str:
 
 
 def normalize_shape(input_shape: Any) -> tuple[int, ...]:
-    """``input_shape`` as a tuple of non-negative ints (an int ``n`` means ``(n,)``)."""
-    if isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool):
-        dims: tuple[Any, ...] = (input_shape,)
-    else:
-        try:
-            dims = tuple(input_shape)
-        except TypeError:
-            raise ValueError(
-                f"input_shape must be an int or a tuple of ints, got {input_shape!r}"
-            ) from None
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int | np.integer) or d < 0:
-            raise ValueError(f"input_shape must hold non-negative ints, got {input_shape!r}")
-    return tuple(int(d) for d in dims)
+    """``input_shape`` (int ``n`` meaning ``(n,)``, tuple of ints, or a sample array, as in
+    detection) as a tuple of non-negative ints."""
+    return normalize_input(input_shape, None)[0]
 
 
 def _check_coloring(coloring: Any, allowed: tuple[str, ...], what: str) -> ColoredPattern:
@@ -89,7 +79,12 @@ def _check_x(
 ) -> jax.Array:
     """Validate ``x`` against the coloring before any tracing; return it as an array."""
     if not isinstance(x, jax.Array):
-        x = jnp.asarray(x)
+        try:
+            x = jnp.asarray(x)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"x must be an array of {n} floating-point values, got {type(x).__name__}"
+            ) from None
     if not jnp.issubdtype(x.dtype, jnp.floating):
         raise ValueError(f"x must be a floating-point array, got dtype {x.dtype} (shape {x.shape})")
     if input_shape is not None and tuple(x.shape) != input_shape:
@@ -343,8 +338,10 @@ def _hessian_coloring_for(
     f: Callable, input_shape: tuple[int, ...], algorithm: str, order: str, dtype: Any
 ) -> ColoredPattern:
     from asdex_pipe.coloring import hessian_coloring_from_sparsity
+    from asdex_pipe.coloring.api import check_symmetric_options
     from asdex_pipe.detection import hessian_sparsity
 
+    check_symmetric_options(algorithm, order)
     sparsity = hessian_sparsity(f, input_shape, dtype=dtype)
     return hessian_coloring_from_sparsity(sparsity, algorithm=algorithm, order=order)
 
@@ -463,6 +460,8 @@ def _jacobian_evaluator(
 
     def body(x, colors):
         f_flat, unflatten, size = flatten_output(f, x)
+        if not forward and _complex_output(f, x):
+            raise ValueError(_COMPLEX_REV)
         if size != m:
             raise ValueError(
                 f"f returns {size} output elements but the coloring has pattern shape "
@@ -536,6 +535,28 @@ def _check_jacobian_mode(mode: str) -> None:
         raise ValueError(f"mode must be one of {JACOBIAN_MODES}, got {mode!r}")
 
 
+_COMPLEX_REV = (
+    "f has complex outputs: a VJP (row) coloring would lose their imaginary parts "
+    "(jax.jacrev refuses such functions too); use mode='fwd' / a JVP coloring"
+)
+
+
+def _complex_output(f: Callable, x: Any) -> bool:
+    """True when some output leaf of ``f`` at ``x`` (array or ShapeDtypeStruct) is complex."""
+    return any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(jax.eval_shape(f, x)))
+
+
+def _jacobian_mode_for(f: Callable, shape: tuple[int, ...], mode: str, dtype: Any) -> str:
+    """``mode`` checked against ``f``'s output dtype: complex outputs need forward mode."""
+    _check_jacobian_mode(mode)
+    x = jax.ShapeDtypeStruct(shape, dtype or jnp.float32)
+    if mode != "fwd" and _complex_output(f, x):
+        if mode == "rev":
+            raise ValueError(_COMPLEX_REV)
+        return "fwd"
+    return mode
+
+
 def jacobian(
     f: Callable,
     input_shape: Any,
@@ -550,13 +571,14 @@ def jacobian(
         f: function of one array of shape ``input_shape``.
         input_shape: int or tuple.
         mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs) or
-            ``"auto"`` (whichever needs fewer colors).
+            ``"auto"`` (whichever needs fewer colors; always forward for complex outputs,
+            which ``"rev"`` refuses).
         format, chunk_size, dtype: as in :func:`hessian`.
     """
     shape = normalize_shape(input_shape)
-    _check_jacobian_mode(mode)
     _check_format(format)
     check_chunk_size(chunk_size)
+    mode = _jacobian_mode_for(f, shape, mode, dtype)
     coloring = _jacobian_coloring_for(f, shape, mode, dtype)
     return _jacobian_evaluator(f, coloring, format, chunk_size, shape, dtype, False, "jacobian")
 
@@ -571,9 +593,9 @@ def value_and_jacobian(
 ) -> Callable:
     """Like :func:`jacobian` but ``x -> (f(x), J)``."""
     shape = normalize_shape(input_shape)
-    _check_jacobian_mode(mode)
     _check_format(format)
     check_chunk_size(chunk_size)
+    mode = _jacobian_mode_for(f, shape, mode, dtype)
     coloring = _jacobian_coloring_for(f, shape, mode, dtype)
     return _jacobian_evaluator(
         f, coloring, format, chunk_size, shape, dtype, True, "value_and_jacobian"

@@ -28,6 +28,26 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def scalar_valued(f: Callable) -> Callable:
+    """``f`` with its output reshaped to ``()``; outputs of shape ``(1,)`` or ``(1, 1)`` are
+    accepted (``jnp.sum(..., keepdims=True)``), anything larger raises ``ValueError`` naming
+    the shape instead of JAX's error from deep inside ``jax.grad``."""
+
+    def g(y):
+        out = f(y)
+        leaves = jax.tree.leaves(out)
+        if len(leaves) != 1 or jnp.size(leaves[0]) != 1:
+            shapes = [jnp.shape(leaf) for leaf in leaves]
+            raise ValueError(
+                "Hessians need a scalar-valued f, but f returns output of shape "
+                f"{shapes[0] if len(shapes) == 1 else shapes}; use jacobian for "
+                "vector-valued functions"
+            )
+        return jnp.reshape(leaves[0], ())
+
+    return g
+
+
 def hvp_fn(f: Callable, mode: str = "fwd_over_rev") -> Callable:
     """Build ``(x, v) -> H(x) @ v`` for the given mode (no primal value requested).
 
@@ -35,6 +55,7 @@ def hvp_fn(f: Callable, mode: str = "fwd_over_rev") -> Callable:
     reduction entirely for an HVP, and keeping it measurably slowed batched products.
     """
     check_mode(mode)
+    f = scalar_valued(f)
     if mode == "fwd_over_rev":
         return lambda x, v: jax.jvp(jax.grad(f), (x,), (v,))[1]
     if mode == "rev_over_fwd":
@@ -55,6 +76,7 @@ def value_and_hvp_fn(f: Callable, mode: str = "fwd_over_rev") -> Callable:
         ``jax.vmap`` over ``v`` it stays unbatched and is computed once.
     """
     check_mode(mode)
+    f = scalar_valued(f)
     if mode == "fwd_over_rev":
 
         def fwd_over_rev(x, v):

@@ -219,3 +219,56 @@ def test_star_label_falls_back_to_substitution_for_acyclic_coloring():
     mislabeled = hvp_coloring(tridiagonal(N), _I % 2, "custom")
     h = hessian_from_coloring(rosenbrock, mislabeled, format="dense")(_x())
     np.testing.assert_allclose(h, rosen_hess(np.asarray(_x())), rtol=1e-12)
+
+
+def test_output_of_shape_one_is_a_scalar():
+    from asdex_pipe.differentiation import hvp, value_and_hessian
+
+    def f(x):
+        return jnp.sum(x**3, keepdims=True)
+
+    x = jnp.arange(1.0, 5.0)
+    expected = np.diag(6 * np.arange(1.0, 5.0))
+    np.testing.assert_allclose(to_dense(hessian(f, 4)(x)), expected, rtol=1e-6)
+    value, h = value_and_hessian(f, 4)(x)
+    np.testing.assert_allclose(float(value), 100.0, rtol=1e-6)
+    np.testing.assert_allclose(to_dense(h), expected, rtol=1e-6)
+    np.testing.assert_allclose(hvp(f, x, jnp.ones(4)), 6 * np.arange(1.0, 5.0), rtol=1e-6)
+
+
+def test_hvp_of_vector_function_names_the_output_shape():
+    from asdex_pipe.differentiation import hvp
+
+    with pytest.raises(ValueError, match=r"scalar-valued f.*\(3,\)"):
+        hvp(lambda x: x**3, jnp.ones(3), jnp.ones(3))
+
+
+def _untraceable(x):
+    raise AssertionError("f must not be traced before the arguments are checked")
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"order": "bogus"}, "unknown order"), ({"algorithm": "bogus"}, "unknown algorithm")],
+)
+def test_coloring_options_are_checked_before_detection(kwargs, match):
+    from asdex_pipe.coloring import hessian_coloring
+
+    with pytest.raises(ValueError, match=match):
+        hessian(_untraceable, 4, **kwargs)
+    with pytest.raises(ValueError, match=match):
+        hessian_coloring(_untraceable, 4, **kwargs)
+
+
+def test_input_shape_forms_agree_with_detection():
+    def f(x):
+        return jnp.sum(x**4)
+
+    for input_shape, x_shape in ((np.int64(6), (6,)), ((2, 3), (2, 3)), (np.zeros((2, 3)), (2, 3))):
+        h = hessian(f, input_shape)(jnp.ones(x_shape))
+        np.testing.assert_allclose(np.diag(to_dense(h)), 12.0)
+
+
+def test_x_that_is_not_an_array_is_rejected_clearly():
+    with pytest.raises(ValueError, match="x must be an array of 3 floating-point values, got dict"):
+        hessian(lambda x: jnp.sum(x**4), 3)({"a": jnp.ones(3)})

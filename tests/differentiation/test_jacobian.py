@@ -102,3 +102,25 @@ def test_jacobian_errors():
     bad = ColoredPattern(col.sparsity, np.zeros(10, int), "JVP", "column")
     with pytest.raises(ValueError, match="not a valid column coloring"):
         jacobian_from_coloring(stencil, bad)
+
+
+def _complex_outputs(x):
+    return jnp.stack([jnp.sum(jnp.exp(1j * x)), jnp.sum(x**2 + 0j)])
+
+
+def test_complex_outputs_use_forward_mode():
+    from asdex_pipe.differentiation import jacobian
+
+    x = jnp.linspace(0.0, 1.0, 6)
+    J = to_dense(jacobian(_complex_outputs, 6)(x))
+    np.testing.assert_allclose(J, np.asarray(jax.jacfwd(_complex_outputs)(x)), rtol=1e-6)
+    assert np.abs(J.imag).max() > 0.1
+    with pytest.raises(ValueError, match="complex outputs"):
+        jacobian(_complex_outputs, 6, mode="rev")
+
+
+def test_row_coloring_refuses_complex_outputs():
+    p = SparsityPattern.from_dense(np.ones((2, 6), dtype=bool))
+    rows = ColoredPattern(p, np.array([0, 1]), "VJP", "row")
+    with pytest.raises(ValueError, match="complex outputs"):
+        jacobian_from_coloring(_complex_outputs, rows)(jnp.ones(6))
