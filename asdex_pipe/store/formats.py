@@ -9,10 +9,17 @@ Zarr layout (one group per artifact)::
 
     <name>.zarr/
       zarr.json          group metadata; attributes: kind, format_version, shape, nnz,
-                         [mode, algorithm, order, num_colors], provenance
+                         [mode, algorithm, order, num_colors], provenance, checksum
       rows/              int32 or int64, shape (nnz,)  row index of each nonzero (row-major)
       cols/              same length, column index
       colors/            ColoredPattern only: int32, shape (n,) or (m,) for VJP; -1 = unused
+
+The ``checksum`` attribute, ``{"algorithm": "crc32", "value": <uint32>}``, is one running
+``zlib.crc32`` over (1) each array present among rows, cols, colors, in that order, as
+little-endian int64 bytes (whatever dtype it is stored in), then (2) the UTF-8 bytes of
+``json.dumps(header, sort_keys=True, separators=(",", ":"))`` where ``header`` holds the
+attributes among :data:`CHECKSUM_ATTRS` that are present. See :func:`checksum`. It detects
+damaged files and hand edits that keep the record self-consistent; it is not a signature.
 """
 
 from __future__ import annotations
@@ -21,16 +28,23 @@ import json
 import os
 import shutil
 import uuid
+import zlib
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-#: Bumped whenever the on-disk layout changes incompatibly.
-FORMAT_VERSION = 1
+#: Bumped whenever the on-disk layout changes incompatibly. Version 2 added the ``checksum``
+#: attribute; version 1 files (no checksum) are rejected, since nothing could vouch for them.
+FORMAT_VERSION = 2
 
 _ARRAY_NAMES = ("rows", "cols", "colors")
 _ATTRS_KEY = "__attrs__"
+#: Attributes the checksum covers besides the arrays (those of them a record has).
+CHECKSUM_ATTRS = ("kind", "shape", "nnz", "mode", "algorithm", "order", "num_colors")
+# Arrays are checksummed in blocks of this many elements (converted to int64 block by block,
+# so no full-size copy is made).
+_CRC_BLOCK = 1 << 16
 # Index arrays are long and 1-D; big chunks keep the per-chunk overhead negligible.
 _CHUNK = 1 << 22
 
@@ -68,8 +82,18 @@ def save_record(
     """
     path = Path(path)
     suffix = _suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     attrs = {**attrs, "format_version": FORMAT_VERSION}
+    try:
+        attrs_json = json.dumps(attrs)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"cannot save {str(path)!r}: its attributes (provenance included) must be "
+            f"JSON-serialisable: {exc}"
+        ) from None
+    # The checksum is taken over the attributes as a reader will see them (after JSON).
+    attrs = json.loads(attrs_json)
+    attrs["checksum"] = {"algorithm": "crc32", "value": checksum(arrays, attrs)}
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_sibling(path, "tmp")
     try:
         if suffix == ".npz":
@@ -124,14 +148,61 @@ def _replace_dir(tmp: Path, path: Path, replace: bool = True) -> bool:
     return True
 
 
-def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> int:
+    """CRC-32 of a record's arrays and of its :data:`CHECKSUM_ATTRS` (the ``checksum`` value).
+
+    One running ``zlib.crc32``: first each of rows, cols, colors that ``arrays`` holds, in that
+    order, as little-endian int64 bytes; then ``json.dumps(header, sort_keys=True,
+    separators=(",", ":"))`` encoded as UTF-8, ``header`` being the attributes named in
+    :data:`CHECKSUM_ATTRS` that ``attrs`` holds.
+    """
+    crc = 0
+    for name in _ARRAY_NAMES:
+        if name not in arrays:
+            continue
+        a = np.asarray(arrays[name]).reshape(-1)
+        for start in range(0, a.size, _CRC_BLOCK):
+            block = np.ascontiguousarray(a[start : start + _CRC_BLOCK], dtype="<i8")
+            crc = zlib.crc32(block, crc)
+    header = {k: attrs[k] for k in CHECKSUM_ATTRS if k in attrs}
+    blob = json.dumps(header, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    return zlib.crc32(blob, crc)
+
+
+def verify_checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source: Any) -> None:
+    """Raise :class:`ArtifactError` unless the record matches its recorded ``checksum``.
+
+    ``attrs`` must have passed :func:`load_record` (which checks the attribute's form).
+    """
+    expected = attrs["checksum"]["value"]
+    actual = checksum(arrays, attrs)
+    if actual != expected:
+        raise ArtifactError(
+            f"{source} is corrupt: its arrays and attributes do not match their checksum "
+            f"(crc32 {actual:#010x}, recorded {expected:#010x}); the file was tampered with "
+            "or damaged"
+        )
+
+
+def load_record(
+    path: Any, *, verify: bool = True
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a record written by :func:`save_record`.
+
+    Args:
+        path: a ``.npz`` file or ``.zarr`` group.
+        verify: compare the record with its checksum here. Callers that validate the content
+            first (for a more specific message) pass False and call :func:`verify_checksum`
+            themselves afterwards.
 
     Returns:
         (arrays, attrs): the 1-D integer arrays by name, and the attribute dict.
 
     Raises:
-        ArtifactError: when the file is missing, unreadable, truncated, or of a newer format.
+        ArtifactError: when the file is missing, unreadable, truncated, not of the current
+            format version, or malformed (attributes not a JSON object, a bad or missing
+            checksum attribute, arrays not 1-D integer, unexpected entries), or, with
+            ``verify``, when it does not match its checksum.
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -143,27 +214,77 @@ def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         raise
     except Exception as exc:
         raise ArtifactError(f"{path} is unreadable or truncated: {exc}") from None
+    if not isinstance(attrs, dict):
+        raise ArtifactError(
+            f"{path} is corrupt: its attributes must be a JSON object, got "
+            f"{type(attrs).__name__} {attrs!r:.80}"
+        )
     version = attrs.get("format_version")
-    if not isinstance(version, int) or version < 1:
-        raise ArtifactError(f"{path} has no valid format_version (got {version!r})")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ArtifactError(f"{path} has no valid format_version (got {version!r:.80})")
     if version > FORMAT_VERSION:
         raise ArtifactError(
             f"{path} has format_version {version}; this asdex_pipe reads up to "
             f"{FORMAT_VERSION}. Upgrade asdex_pipe to read it."
         )
+    if version < FORMAT_VERSION:
+        raise ArtifactError(
+            f"{path} has format_version {version}, written by an older asdex_pipe without a "
+            f"content checksum; this asdex_pipe reads format_version {FORMAT_VERSION}. "
+            "Re-create the artifact (an artifact store recomputes it by itself)."
+        )
+    _check_checksum_attr(attrs.get("checksum"), path)
     for name, a in arrays.items():
-        if a.ndim != 1 or not np.issubdtype(a.dtype, np.integer):
+        if a.ndim != 1 or a.dtype == np.bool_ or not np.issubdtype(a.dtype, np.integer):
             raise ArtifactError(
                 f"{path}: array {name!r} must be 1-D integer, got {a.dtype}{a.shape}"
             )
+    if verify:
+        verify_checksum(arrays, attrs, path)
     return arrays, attrs
+
+
+def _check_checksum_attr(value: Any, path: Path) -> None:
+    if value is None:
+        raise ArtifactError(f"{path} is corrupt: it has no 'checksum' attribute")
+    if (
+        not isinstance(value, dict)
+        or set(value) != {"algorithm", "value"}
+        or value["algorithm"] != "crc32"
+        or isinstance(value["value"], bool)
+        or not isinstance(value["value"], int)
+        or not 0 <= value["value"] < 2**32
+    ):
+        raise ArtifactError(
+            f"{path} is corrupt: attribute 'checksum' must be "
+            f'{{"algorithm": "crc32", "value": <integer in [0, 2**32)>}}, got {value!r:.120}'
+        )
+
+
+def _unexpected(path: Path, names: Any) -> None:
+    extra = sorted(set(names) - {*_ARRAY_NAMES, _ATTRS_KEY})
+    if extra:
+        raise ArtifactError(
+            f"{path} is corrupt: unexpected entries {extra} (an artifact holds only "
+            f"{', '.join(_ARRAY_NAMES)})"
+        )
 
 
 def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     with np.load(path, allow_pickle=False) as data:
         if _ATTRS_KEY not in data.files:
             raise ArtifactError(f"{path} has no attributes record; not an asdex_pipe artifact")
-        attrs = json.loads(str(data[_ATTRS_KEY]))
+        _unexpected(path, data.files)
+        raw = data[_ATTRS_KEY]
+        if raw.ndim != 0 or raw.dtype.kind != "U":
+            raise ArtifactError(
+                f"{path} is corrupt: {_ATTRS_KEY} must be a single JSON string, got "
+                f"{raw.dtype}{raw.shape}"
+            )
+        try:
+            attrs = json.loads(str(raw))
+        except ValueError as exc:
+            raise ArtifactError(f"{path} is corrupt: {_ATTRS_KEY} is not valid JSON: {exc}") from None
         arrays = {k: data[k] for k in data.files if k in _ARRAY_NAMES}
     return arrays, attrs
 
@@ -175,6 +296,7 @@ def _read_zarr(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     attrs = dict(group.attrs)
     if "kind" not in attrs:
         raise ArtifactError(f"{path} has no artifact attributes; it was not completely written")
+    _unexpected(path, group.keys())
     arrays = {}
     for name in _ARRAY_NAMES:
         if name in group:
