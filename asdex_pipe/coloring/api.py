@@ -126,6 +126,37 @@ def _check_jacobian_options(mode: str, order: str) -> None:
         raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(JACOBIAN_MODES)}")
 
 
+COMPLEX_REV = (
+    "f has complex outputs: a VJP (row) coloring would lose their imaginary parts "
+    "(jax.jacrev refuses such functions too); use mode='fwd' / a JVP coloring"
+)
+
+
+def complex_output(f: Callable, x: Any) -> bool:
+    """True when some output leaf of ``f`` at ``x`` (array or ShapeDtypeStruct) is complex."""
+    import jax
+    import jax.numpy as jnp
+
+    return any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(jax.eval_shape(f, x)))
+
+
+def jacobian_mode_for(f: Callable, input_shape: Any, mode: str, dtype: Any = None) -> str:
+    """``mode`` checked against ``f``'s outputs: complex outputs need forward mode, so
+    ``"auto"`` becomes ``"fwd"`` and ``"rev"`` raises ``ValueError``."""
+    import jax
+    import jax.numpy as jnp
+
+    from asdex_pipe.detection.api import normalize_input
+
+    shape, sample_dtype = normalize_input(input_shape, dtype)
+    x = jax.ShapeDtypeStruct(shape, sample_dtype or jnp.float32)
+    if mode != "fwd" and complex_output(f, x):
+        if mode == "rev":
+            raise ValueError(COMPLEX_REV)
+        return "fwd"
+    return mode
+
+
 def _symmetric(
     pattern: SparsityPattern, algorithm: str, order: str, seed: int
 ) -> tuple[np.ndarray, str]:
@@ -269,5 +300,6 @@ def jacobian_coloring(
     from asdex_pipe.detection import jacobian_sparsity
 
     _check_jacobian_options(mode, order)
+    mode = jacobian_mode_for(f, input_shape, mode, dtype)
     sparsity = jacobian_sparsity(f, input_shape, dtype)
     return jacobian_coloring_from_sparsity(sparsity, mode, order, seed)

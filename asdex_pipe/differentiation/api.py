@@ -20,6 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 
+from asdex_pipe.coloring.api import COMPLEX_REV, complex_output, jacobian_mode_for
 from asdex_pipe.detection.api import normalize_input
 from asdex_pipe.differentiation.compress import (
     check_chunk_size,
@@ -460,8 +461,8 @@ def _jacobian_evaluator(
 
     def body(x, colors):
         f_flat, unflatten, size = flatten_output(f, x)
-        if not forward and _complex_output(f, x):
-            raise ValueError(_COMPLEX_REV)
+        if not forward and complex_output(f, x):
+            raise ValueError(COMPLEX_REV)
         if size != m:
             raise ValueError(
                 f"f returns {size} output elements but the coloring has pattern shape "
@@ -535,28 +536,6 @@ def _check_jacobian_mode(mode: str) -> None:
         raise ValueError(f"mode must be one of {JACOBIAN_MODES}, got {mode!r}")
 
 
-_COMPLEX_REV = (
-    "f has complex outputs: a VJP (row) coloring would lose their imaginary parts "
-    "(jax.jacrev refuses such functions too); use mode='fwd' / a JVP coloring"
-)
-
-
-def _complex_output(f: Callable, x: Any) -> bool:
-    """True when some output leaf of ``f`` at ``x`` (array or ShapeDtypeStruct) is complex."""
-    return any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(jax.eval_shape(f, x)))
-
-
-def _jacobian_mode_for(f: Callable, shape: tuple[int, ...], mode: str, dtype: Any) -> str:
-    """``mode`` checked against ``f``'s output dtype: complex outputs need forward mode."""
-    _check_jacobian_mode(mode)
-    x = jax.ShapeDtypeStruct(shape, dtype or jnp.float32)
-    if mode != "fwd" and _complex_output(f, x):
-        if mode == "rev":
-            raise ValueError(_COMPLEX_REV)
-        return "fwd"
-    return mode
-
-
 def jacobian(
     f: Callable,
     input_shape: Any,
@@ -578,7 +557,8 @@ def jacobian(
     shape = normalize_shape(input_shape)
     _check_format(format)
     check_chunk_size(chunk_size)
-    mode = _jacobian_mode_for(f, shape, mode, dtype)
+    _check_jacobian_mode(mode)
+    mode = jacobian_mode_for(f, shape, mode, dtype)
     coloring = _jacobian_coloring_for(f, shape, mode, dtype)
     return _jacobian_evaluator(f, coloring, format, chunk_size, shape, dtype, False, "jacobian")
 
@@ -595,7 +575,8 @@ def value_and_jacobian(
     shape = normalize_shape(input_shape)
     _check_format(format)
     check_chunk_size(chunk_size)
-    mode = _jacobian_mode_for(f, shape, mode, dtype)
+    _check_jacobian_mode(mode)
+    mode = jacobian_mode_for(f, shape, mode, dtype)
     coloring = _jacobian_coloring_for(f, shape, mode, dtype)
     return _jacobian_evaluator(
         f, coloring, format, chunk_size, shape, dtype, True, "value_and_jacobian"

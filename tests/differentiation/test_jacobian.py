@@ -124,3 +124,11 @@ def test_row_coloring_refuses_complex_outputs():
     rows = ColoredPattern(p, np.array([0, 1]), "VJP", "row")
     with pytest.raises(ValueError, match="complex outputs"):
         jacobian_from_coloring(_complex_outputs, rows)(jnp.ones(6))
+
+
+def test_auto_coloring_of_complex_outputs_is_by_columns():
+    from asdex_pipe.coloring import jacobian_coloring
+
+    assert jacobian_coloring(_complex_outputs, 6).mode == "JVP"
+    with pytest.raises(ValueError, match="complex outputs"):
+        jacobian_coloring(_complex_outputs, 6, mode="rev")
