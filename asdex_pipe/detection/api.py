@@ -57,8 +57,10 @@ def _check_callable(f: Any) -> None:
         raise ValueError(f"f must be a callable taking one array, got {type(f).__name__}")
 
 
-def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> Any:
+def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> tuple[Any, Any, bool]:
     """``f``'s closed jaxpr at ``dtype``; without one, at float64 when ``f`` allows it.
+
+    Returns (closed jaxpr, the dtype it was traced at, whether 64-bit mode was on).
 
     Tracing at float64 keeps constants such as ``1e-50`` or ``exp(-200)`` from
     underflowing to zero, which would erase entries that are nonzero for a float64 user.
@@ -68,18 +70,19 @@ def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> Any:
     if dtype is None:
         try:
             with jax.enable_x64(True):
-                return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, np.float64)), True
+                x = jax.ShapeDtypeStruct(shape, np.float64)
+                return jax.make_jaxpr(f)(x), np.dtype(np.float64), True
         except Exception:
             dtype = np.dtype(np.float32)
     x64 = dtype.itemsize >= 8 or jax.config.jax_enable_x64
     with jax.enable_x64(x64):
-        return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype)), x64
+        return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype)), dtype, x64
 
 
 def _detect(f: Callable, shape: tuple[int, ...], dtype: Any) -> D.Deps:
     """Trace ``f`` and propagate; returns the output Deps stacked (flat)."""
     n = int(np.prod(shape))
-    closed, x64 = _trace(f, shape, dtype)
+    closed, _, x64 = _trace(f, shape, dtype)
     ctx = Context()
     # Concrete evaluation binds primitives on the jaxpr's constants: same precision mode.
     with jax.enable_x64(x64):
@@ -144,9 +147,9 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     shape, dtype = normalize_input(input_shape, dtype)
     if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
-    out = jax.eval_shape(f, jax.ShapeDtypeStruct(shape, dtype or np.float32))
-    leaves = jax.tree_util.tree_leaves(out)
-    if len(leaves) != 1 or tuple(leaves[0].shape) not in ((), (1,)):
+    closed_f, dtype, _ = _trace(f, shape, dtype)
+    leaves = closed_f.out_avals
+    if len(leaves) != 1 or int(np.prod(leaves[0].shape)) != 1:
         shapes = [tuple(x.shape) for x in leaves]
         raise ValueError(
             "hessian_sparsity needs f to be scalar-valued, but f returns output of shape "

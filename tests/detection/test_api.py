@@ -182,3 +182,16 @@ def test_float32_only_code_is_traced_at_float32():
         return jax.lax.mul(x, w)  # lax insists on equal dtypes: fails at float64
 
     assert (jacobian_sparsity(f, 4).todense() == np.eye(4, dtype=bool)).all()
+
+
+def test_float64_constants_in_lax_ops_trace_by_default():
+    # lax.conv insists on equal dtypes: a float64 kernel needs a float64 trace.
+    kernel = np.ones((1, 1, 3, 3))
+
+    def f(u):
+        return jnp.sum(jax.lax.conv(u, kernel, (1, 1), "SAME") ** 2)
+
+    with jax.enable_x64(True):
+        p = hessian_sparsity(f, (1, 1, 4, 4))
+    ref = numerical_hessian_pattern(f, (1, 1, 4, 4))
+    assert ref.nnz > 0 and (p.todense() >= ref.todense()).all()
