@@ -620,6 +620,19 @@ def vec_device_put(x):
     return jax.device_put(x) * x[::-1]
 
 
+def vec_batched_solve(x):
+    a = x.reshape(2, 3, 3) + 3.0 * jnp.eye(3)
+    return jnp.linalg.solve(a, jnp.ones((2, 3, 1))).ravel()
+
+
+def vec_batched_inv(x):
+    return jnp.linalg.inv(x.reshape(2, 3, 3) + 3.0 * jnp.eye(3)).ravel()
+
+
+def sorted_rows_energy(x):
+    return jnp.sum(jnp.sin(jnp.sort(x.reshape(4, 5), axis=1)) * jnp.arange(5.0))
+
+
 ZOO: list[ZooCase] = [
     ZooCase("rosenbrock", rosenbrock, (10,), True, True),
     ZooCase("sum_of_squares", sum_of_squares, (7,), True, True),
@@ -720,6 +733,9 @@ ZOO: list[ZooCase] = [
     ZooCase("vec_unstack", vec_unstack, (6,), False, True),
     ZooCase("vec_barrier_mixed", vec_barrier_mixed, (6,), False, True),
     ZooCase("vec_device_put", vec_device_put, (6,), False, True),
+    ZooCase("vec_batched_solve", vec_batched_solve, (18,), False, True),
+    ZooCase("vec_batched_inv", vec_batched_inv, (18,), False, True),
+    ZooCase("sorted_rows_energy", sorted_rows_energy, (20,), True, False),
 ]
 
 

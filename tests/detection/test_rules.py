@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.detection import RULES, jacobian_sparsity
+from asdex_pipe.detection import RULES, hessian_sparsity, jacobian_sparsity
 from tests.numerical import numerical_jacobian_pattern
 
 
@@ -150,3 +150,35 @@ def test_registry_covers_the_issue_families():
         "bcoo_todense",
     ]:  # fmt: skip
         assert name in RULES, name
+
+
+def _block_diagonal(blocks: int, size: int) -> np.ndarray:
+    return np.kron(np.eye(blocks, dtype=bool), np.ones((size, size), dtype=bool))
+
+
+def test_input_dependent_indices_stay_within_their_lines():
+    # sort's gradient scatters through a permutation computed from x: rows never mix.
+    def f(x):
+        return jnp.sum(jnp.sin(jnp.sort(x.reshape(4, 5), axis=1)))
+
+    assert (hessian_sparsity(f, 20).todense() <= _block_diagonal(4, 5)).all()
+
+
+def test_batched_solves_do_not_mix_batch_elements():
+    def f(x):
+        return jnp.sum(jnp.linalg.inv(x.reshape(3, 2, 2) + 3.0 * jnp.eye(2)) ** 2)
+
+    assert (hessian_sparsity(f, 12).todense() <= _block_diagonal(3, 4)).all()
+
+
+def test_input_dependent_start_spreads_along_its_dimension_only():
+    def f(x):
+        m = x.reshape(4, 4)
+        row = jnp.argmax(x[:4]) % 2
+        return jax.lax.dynamic_slice(m, (row, jnp.zeros_like(row) + 1), (2, 2)).ravel()
+
+    ref = numerical_jacobian_pattern(f, (16,), num_points=8).todense()
+    got = jacobian_sparsity(f, 16).todense()
+    assert (got >= ref).all()
+    # The column start is a constant: only columns 1 and 2 are read, on every row.
+    assert set((np.flatnonzero(got.any(axis=0)) % 4).tolist()) == {1, 2}

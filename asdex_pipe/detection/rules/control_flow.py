@@ -164,7 +164,28 @@ def scan(eqn, invals, ctx):
 
 @register("custom_linear_solve")
 def custom_linear_solve(eqn, invals, ctx):
-    """x = A⁻¹ b: every solution element depends on every operand (conservative)."""
-    from asdex_pipe.detection.interpreter import conservative
+    """x = A⁻¹ b with A given by ``matvec`` and A⁻¹ by ``solve``. JAX differentiates
+    dx = solve(db − dA·x), so x ⊇ solve(b ∪ matvec(consts, x)), iterated to a fixed point
+    (x appears on both sides); batched solves stay block-diagonal."""
+    p = eqn.params
+    n_mv, n_vm, n_s, n_ts = p["const_lengths"]
+    mv_jaxpr, solve_jaxpr = p["jaxprs"].matvec, p["jaxprs"].solve
+    if mv_jaxpr is None or solve_jaxpr is None:
+        from asdex_pipe.detection.interpreter import conservative
 
-    return conservative(eqn, invals, ctx)
+        return conservative(eqn, invals, ctx)
+    mv_consts = invals[:n_mv]
+    solve_consts = invals[n_mv + n_vm : n_mv + n_vm + n_s]
+    b = [_drop_value(d) for d in invals[n_mv + n_vm + n_s + n_ts :]]
+
+    def solve(rhs):
+        return [_drop_value(d) for d in ctx.eval_jaxpr(solve_jaxpr, [*solve_consts, *rhs], ctx)]
+
+    x = solve(b)
+    while True:
+        ax = ctx.eval_jaxpr(mv_jaxpr, [*mv_consts, *x], ctx)
+        rhs = [D.union([bi, ai], bi.shape) for bi, ai in zip(b, ax)]
+        new = [D.union([xi, si], xi.shape) for xi, si in zip(x, solve(rhs))]
+        if all(D.equal(a, c) for a, c in zip(new, x)):
+            return new
+        x = new

@@ -2,8 +2,12 @@
 
 With constant indices these are structural and exact: the primitive itself is
 applied to flat element ids. With indices that depend on the input (their
-derivative is zero, but the addressed element varies) every output element may
-come from any operand element: the operand is reduced conservatively.
+derivative is zero, but the addressed element varies) an output element may come
+from any position along the *indexed* dimensions, but only from its own position
+along the others (and its own batch for batched gathers): the operand is first
+reduced along the indexed dimensions, then addressed at index 0 there. Scatters
+mirror this: updates are placed as if the indices were 0, then spread along the
+indexed dimensions.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.registry import out_shapes, register
-from asdex_pipe.detection.rules.common import ids
+from asdex_pipe.detection.rules.common import ids, line_union
 
 
 def _jids(shape):
@@ -25,36 +29,50 @@ def _all_concrete(ds):
     return all(d.value is not None for d in ds)
 
 
+def _start(s, n: int, size: int) -> int | None:
+    """A constant start clamped like XLA, or None when it depends on the input."""
+    if s.value is None:
+        return None
+    return int(np.clip(int(np.asarray(s.value)), 0, n - size))
+
+
 @register("dynamic_slice")
 def dynamic_slice(eqn, invals, ctx):
-    """Constant starts: out = operand[start:start+size] (starts clamped like XLA).
-    Otherwise: every output element depends on every operand element."""
+    """out = operand[start:start+size] (constant starts clamped like XLA); along a dimension
+    with an input-dependent start, every element depends on the operand's whole line."""
     (shape,) = out_shapes(eqn)
     d, starts = invals[0], invals[1:]
-    if not _all_concrete(starts):
-        return [D.reduce_all(d, shape)]
-    sl = []
-    for n, size, s in zip(d.shape, eqn.params["slice_sizes"], starts):
-        s0 = int(np.clip(int(np.asarray(s.value)), 0, n - size))
-        sl.append(slice(s0, s0 + size))
-    return [D.gather_rows(d, ids(d.shape)[tuple(sl)], shape)]
+    sizes = eqn.params["slice_sizes"]
+    s0 = [_start(s, n, size) for s, n, size in zip(starts, d.shape, sizes)]
+    unknown = tuple(i for i, s in enumerate(s0) if s is None)
+    src = line_union([d], unknown, d.shape) if unknown else d
+    sl = tuple(slice(s or 0, (s or 0) + size) for s, size in zip(s0, sizes))
+    return [D.gather_rows(src, ids(d.shape)[sl], shape)]
 
 
 @register("dynamic_update_slice")
 def dynamic_update_slice(eqn, invals, ctx):
-    """Constant starts: out = operand with the window replaced by update.
-    Otherwise: out[i] = operand[i] ∪ (all of update)."""
+    """out = operand with the window replaced by update (constant starts); along a dimension
+    with an input-dependent start, out[i] = operand[i] ∪ the update's whole line there."""
     (shape,) = out_shapes(eqn)
     d, upd, starts = invals[0], invals[1], invals[2:]
-    if not _all_concrete(starts):
-        return [D.union([d, D.reduce_all(upd, shape)], shape)]
-    idx = ids(d.shape).copy()
-    sl = []
-    for n, size, s in zip(d.shape, upd.shape, starts):
-        s0 = int(np.clip(int(np.asarray(s.value)), 0, n - size))
-        sl.append(slice(s0, s0 + size))
-    idx[tuple(sl)] = ids(upd.shape) + d.size
-    return [D.gather_rows(D.stack([d, upd]), idx, shape)]
+    s0 = [_start(s, n, size) for s, n, size in zip(starts, d.shape, upd.shape)]
+    unknown = tuple(i for i, s in enumerate(s0) if s is None)
+    if not unknown:
+        idx = ids(d.shape).copy()
+        idx[tuple(slice(s, s + size) for s, size in zip(s0, upd.shape))] = ids(upd.shape) + d.size
+        return [D.gather_rows(D.stack([d, upd]), idx, shape)]
+    # Per dimension, which update coordinate can land on each output coordinate (-1: none).
+    coords = []
+    for s, n, size in zip(s0, d.shape, upd.shape):
+        c = np.zeros(n, dtype=np.int64) if s is None else np.arange(n) - s
+        coords.append(np.where((c >= 0) & (c < size), c, -1))
+    grids = np.meshgrid(*coords, indexing="ij")
+    valid = np.logical_and.reduce([g >= 0 for g in grids]) if grids else np.ones((), bool)
+    flat = np.ravel_multi_index([np.maximum(g, 0) for g in grids], upd.shape) if grids else 0
+    idx = np.where(valid, flat, -1)
+    landed = D.gather_rows(line_union([upd], unknown, upd.shape), idx, shape)
+    return [D.union([d, landed], shape)]
 
 
 def _mode_name(mode):
@@ -64,15 +82,19 @@ def _mode_name(mode):
 @register("gather")
 def gather(eqn, invals, ctx):
     """Constant indices: out[k] = operand[gather(ids)[k]] (dropped/filled entries empty).
-    Otherwise: every output depends on every operand element."""
+    Input-dependent indices: the operand reduced along ``start_index_map``, gathered at 0."""
     (shape,) = out_shapes(eqn)
     d, idx = invals
-    if idx.value is None:
-        return [D.reduce_all(d, shape)]
     params = dict(eqn.params)
     if "FILL" in _mode_name(params.get("mode")):
         params["fill_value"] = -1
-    src = np.asarray(eqn.primitive.bind(_jids(d.shape), jnp.asarray(idx.value), **params))
+    if idx.value is None:
+        axes = tuple(int(a) for a in params["dimension_numbers"].start_index_map)
+        d = line_union([d], axes, d.shape)
+        index = jnp.zeros(idx.shape, dtype=eqn.invars[1].aval.dtype)
+    else:
+        index = jnp.asarray(idx.value)
+    src = np.asarray(eqn.primitive.bind(_jids(d.shape), index, **params))
     return [D.gather_rows(d, src, shape)]
 
 
@@ -124,16 +146,23 @@ def _scatter_targets(eqn, operand_shape, indices, updates_shape):
 )
 def scatter(eqn, invals, ctx):
     """Constant indices: out[t] = operand[t] ∪ ⋃{updates[u] : u lands on t}; plain scatter
-    (overwrite) drops operand[t] where an update lands. Otherwise out[i] = operand[i] ∪ all
-    updates."""
+    (overwrite) drops operand[t] where an update lands. Input-dependent indices: out[t] =
+    operand[t] ∪ the updates that land on t's line along the indexed dimensions when the
+    indices are 0."""
     (shape,) = out_shapes(eqn)
     d, idx, upd = invals[0], invals[1], invals[2]
+    ncols = max(d.ncols, upd.ncols)
     if idx.value is None:
-        return [D.union([d, D.reduce_all(upd, shape)], shape)]
+        zeros = np.zeros(idx.shape, dtype=eqn.invars[1].aval.dtype)
+        targets = _scatter_targets(eqn, d.shape, zeros, upd.shape)
+        hit = targets >= 0
+        at_zero = D.aggregate(upd, targets[hit], np.flatnonzero(hit), shape, ncols=ncols)
+        axes = tuple(int(a) for a in eqn.params["dimension_numbers"].scatter_dims_to_operand_dims)
+        return [D.union([d, line_union([at_zero], axes, shape)], shape)]
     targets = _scatter_targets(eqn, d.shape, idx.value, upd.shape)
     hit = targets >= 0
     dst, src = targets[hit], np.flatnonzero(hit)
-    landed = D.aggregate(upd, dst, src, shape, ncols=max(d.ncols, upd.ncols))
+    landed = D.aggregate(upd, dst, src, shape, ncols=ncols)
     base = d
     if eqn.primitive.name == "scatter":
         keep = np.ones(d.size, dtype=bool)

@@ -12,7 +12,7 @@ import numpy as np
 
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.registry import out_shapes, register
-from asdex_pipe.detection.rules.common import ids
+from asdex_pipe.detection.rules.common import ids, line_union
 
 
 def _canonical(shape, batch, contract):
@@ -109,7 +109,7 @@ def batched_dense(invals, shapes, nbatch):
 
 # Matrix primitives whose operand is (..., m, n): the last two dims are the matrix.
 MATRIX_PRIMS = (
-    "cholesky lu qr eigh svd triangular_solve schur eig hessenberg householder_product "
+    "cholesky lu qr eigh svd schur eig hessenberg householder_product "
     "geqrf geqp3 cholesky_update lu_pivots_to_permutation orgqr"
 ).split()
 
@@ -119,6 +119,19 @@ def matrix_decomposition(eqn, invals, ctx):
     """Dense within each matrix of the batch: outputs of batch b depend on all inputs of b."""
     nbatch = len(invals[0].shape) - 2
     return batched_dense(invals, out_shapes(eqn), max(nbatch, 0))
+
+
+@register("triangular_solve")
+def triangular_solve(eqn, invals, ctx):
+    """op(A) x = b (left side) or x op(A) = b: x depends on all of its batch's A and on
+    the column (left) or row (right) of b it solves for, never on other right-hand sides."""
+    a, b = invals
+    (shape,) = out_shapes(eqn)
+    nbatch = len(shape) - 2
+    from_a = batched_dense([a], [shape], nbatch)[0]
+    line = len(shape) - 2 if eqn.params["left_side"] else len(shape) - 1
+    from_b = line_union([b], (line,), shape)
+    return [D.union([from_a, from_b], shape)]
 
 
 @register("tridiagonal_solve", "tridiagonal")
