@@ -299,10 +299,7 @@ class SparsityPattern:
             asdex_pipe.store.formats.ArtifactError: on a missing, truncated, tampered or
                 wrong-kind file.
         """
-        from asdex_pipe.store import formats
-
-        arrays, attrs = formats.load_record(path)
-        return cls._from_record(arrays, attrs, source=str(path))
+        return _load_checked(cls, path)
 
     def _to_record(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         attrs = {
@@ -317,10 +314,8 @@ class SparsityPattern:
     def _from_record(
         cls, arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str
     ) -> SparsityPattern:
-        from asdex_pipe.store.formats import ArtifactError
-
         _expect_kind(attrs, "SparsityPattern", source)
-        return _pattern_from_record(arrays, attrs, source, ArtifactError)
+        return _pattern_from_record(arrays, attrs, source)
 
 
 def _canonical_coo(rows: Any, cols: Any, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -344,37 +339,135 @@ def _canonical_coo(rows: Any, cols: Any, shape: tuple[int, int]) -> tuple[np.nda
     return r, c
 
 
+#: Coloring algorithms a saved ColoredPattern may name (the library's and the pipeline's).
+ARTIFACT_ALGORITHMS = ("star", "acyclic", "column", "row")
+
+
+def _load_checked(cls: Any, path: Any) -> Any:
+    """Load a record, validate it into ``cls``, then compare it with its checksum.
+
+    The content checks come first so that a damaged file gets the most specific message
+    (an index out of range, a length that disagrees with ``nnz``); the checksum then catches
+    the damage and edits that leave the record self-consistent.
+    """
+    from asdex_pipe.store import formats
+
+    arrays, attrs = formats.load_record(path, verify=False)
+    out = cls._from_record(arrays, attrs, source=str(path))
+    formats.verify_checksum(arrays, attrs, path)
+    return out
+
+
+def _corrupt(source: str, message: str) -> Exception:
+    from asdex_pipe.store.formats import ArtifactError
+
+    return ArtifactError(f"{source} is corrupt: {message}")
+
+
+def _attr(attrs: Mapping[str, Any], name: str, source: str) -> Any:
+    if name not in attrs:
+        raise _corrupt(source, f"it has no {name!r} attribute")
+    return attrs[name]
+
+
+def _int_attr(attrs: Mapping[str, Any], name: str, source: str) -> int:
+    value = _attr(attrs, name, source)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise _corrupt(
+            source, f"attribute {name!r} must be a non-negative integer, got {value!r:.80}"
+        )
+    return value
+
+
+def _str_attr(
+    attrs: Mapping[str, Any], name: str, source: str, choices: tuple[str, ...] | None = None
+) -> str:
+    value = _attr(attrs, name, source)
+    if not isinstance(value, str) or (choices is not None and value not in choices):
+        wanted = f"one of {choices}" if choices is not None else "a string"
+        raise _corrupt(source, f"attribute {name!r} must be {wanted}, got {value!r:.80}")
+    return value
+
+
+def _dict_attr(attrs: Mapping[str, Any], name: str, source: str) -> dict[str, Any]:
+    value = _attr(attrs, name, source)
+    if not isinstance(value, dict):
+        raise _corrupt(source, f"attribute {name!r} must be a JSON object, got {value!r:.80}")
+    return dict(value)
+
+
 def _expect_kind(attrs: Mapping[str, Any], kind: str, source: str) -> None:
     from asdex_pipe.store.formats import ArtifactError
 
     got = attrs.get("kind")
     if got != kind:
-        raise ArtifactError(f"{source} holds a {got!r} artifact, expected {kind!r}")
+        raise ArtifactError(f"{source} holds a {got!r:.80} artifact, expected {kind!r}")
+
+
+def _check_stored_coo(
+    rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int], source: str
+) -> None:
+    """Stored coordinates must be in range and strictly increasing row-major (no re-sorting).
+
+    Vectorised, O(nnz), and without int64 copies of the arrays: comparisons run on the stored
+    dtype and build a few boolean temporaries.
+    """
+    if rows.size == 0:
+        return
+    for name, a, bound in (("rows", rows, shape[0]), ("cols", cols, shape[1])):
+        lo, hi = int(a.min()), int(a.max())
+        if lo < 0:
+            raise _corrupt(source, f"{name} contains a negative index ({lo})")
+        if hi >= bound:
+            raise _corrupt(source, f"{name} index {hi} is out of range for shape {shape}")
+    if rows.size == 1:
+        return
+    r0, r1, c0, c1 = rows[:-1], rows[1:], cols[:-1], cols[1:]
+    if not bool(np.all(r1 >= r0)):
+        i = int(np.argmin(r1 >= r0))
+        raise _corrupt(
+            source,
+            f"rows are not sorted: entry {i + 1} has row {int(r1[i])} after row {int(r0[i])} "
+            "(loading does not re-sort)",
+        )
+    ok = r1 > r0
+    ok |= c1 > c0
+    if not bool(np.all(ok)):  # rows are sorted, so ok[i] fails only within one row
+        i = int(np.argmin(ok))
+        at = (int(r1[i]), int(c1[i]))
+        if c1[i] == c0[i]:
+            raise _corrupt(source, f"it holds the entry {at} twice (positions {i}, {i + 1})")
+        raise _corrupt(
+            source,
+            f"cols are not sorted within row {at[0]}: entry {i + 1} has column {at[1]} after "
+            f"column {int(c0[i])} (loading does not re-sort)",
+        )
 
 
 def _pattern_from_record(
-    arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str, error: type
+    arrays: Mapping[str, np.ndarray], attrs: Mapping[str, Any], source: str
 ) -> SparsityPattern:
+    from asdex_pipe.store.formats import ArtifactError
+
     try:
-        shape = _check_shape(attrs["shape"])
-        rows, cols = arrays["rows"], arrays["cols"]
-        nnz = int(attrs["nnz"])
-    except (KeyError, ValueError, TypeError) as exc:
-        raise error(f"{source} is not a valid pattern artifact: {exc}") from None
+        shape = _check_shape(_attr(attrs, "shape", source))
+    except ValueError as exc:
+        if isinstance(exc, ArtifactError):
+            raise
+        raise _corrupt(source, f"attribute 'shape': {exc}") from None
+    nnz = _int_attr(attrs, "nnz", source)
+    provenance = _dict_attr(attrs, "provenance", source)
+    for name in ("rows", "cols"):
+        if name not in arrays:
+            raise ArtifactError(f"{source} is truncated: it has no {name!r} array")
+    rows, cols = arrays["rows"], arrays["cols"]
     if rows.shape != (nnz,) or cols.shape != (nnz,):
-        raise error(
+        raise ArtifactError(
             f"{source} is truncated or tampered: nnz={nnz} but rows/cols have "
             f"{rows.shape[0] if rows.ndim else '?'}/{cols.shape[0] if cols.ndim else '?'} entries"
         )
-    try:
-        canon_r, canon_c = _canonical_coo(rows, cols, shape)
-    except ValueError as exc:
-        raise error(f"{source} is corrupt: {exc}") from None
-    if canon_r.shape[0] != nnz:
-        raise error(f"{source} is corrupt: it holds duplicate coordinates")
-    return SparsityPattern(
-        canon_r, canon_c, shape, provenance=attrs.get("provenance") or {}, _trusted=True
-    )
+    _check_stored_coo(rows, cols, shape, source)
+    return SparsityPattern(rows, cols, shape, provenance=provenance, _trusted=True)
 
 
 class ColoredPattern:
@@ -524,12 +617,14 @@ class ColoredPattern:
             asdex_pipe.store.formats.ArtifactError: on a missing, truncated, tampered or
                 wrong-kind file.
         """
-        from asdex_pipe.store import formats
-
-        arrays, attrs = formats.load_record(path)
-        return cls._from_record(arrays, attrs, source=str(path))
+        return _load_checked(cls, path)
 
     def _to_record(self) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        if self.algorithm not in ARTIFACT_ALGORITHMS:
+            raise ValueError(
+                f"cannot save a coloring of algorithm {self.algorithm!r}: an artifact's "
+                f"algorithm must be one of {ARTIFACT_ALGORITHMS}"
+            )
         arrays, attrs = self.sparsity._to_record()
         arrays["colors"] = self.colors
         attrs.update(
@@ -550,24 +645,30 @@ class ColoredPattern:
         from asdex_pipe.store.formats import ArtifactError
 
         _expect_kind(attrs, "ColoredPattern", source)
-        sparsity = _pattern_from_record(arrays, attrs, source, ArtifactError)
-        sparsity.provenance = dict(attrs.get("sparsity_provenance") or {})
+        sparsity = _pattern_from_record(arrays, attrs, source)
+        sparsity.provenance = _dict_attr(attrs, "sparsity_provenance", source)
+        mode = _str_attr(attrs, "mode", source, MODES)
+        algorithm = _str_attr(attrs, "algorithm", source, ARTIFACT_ALGORITHMS)
+        order = _str_attr(attrs, "order", source)
+        num_colors = _int_attr(attrs, "num_colors", source)
+        provenance = _dict_attr(attrs, "provenance", source)
         if "colors" not in arrays:
             raise ArtifactError(f"{source} is truncated: it has no 'colors' array")
-        try:
-            out = cls(
-                sparsity,
-                arrays["colors"],
-                mode=attrs["mode"],
-                algorithm=attrs["algorithm"],
-                order=attrs.get("order", "natural"),
-                provenance=attrs.get("provenance") or {},
+        colors = arrays["colors"]
+        if colors.size and not -1 <= int(colors.min()) <= int(colors.max()) <= _INT32_LIMIT:
+            # Checked before the int32 cast in the constructor, which would wrap such values.
+            raise _corrupt(
+                source,
+                f"colors must lie in [-1, {_INT32_LIMIT}], got values from "
+                f"{int(colors.min())} to {int(colors.max())}",
             )
-        except (KeyError, ValueError) as exc:
-            raise ArtifactError(f"{source} is corrupt: {exc}") from None
-        if out.num_colors != int(attrs.get("num_colors", out.num_colors)):
-            raise ArtifactError(
-                f"{source} is corrupt: it records {attrs['num_colors']} colors but its "
-                f"color array has {out.num_colors}"
+        try:
+            out = cls(sparsity, colors, mode, algorithm, order, provenance=provenance)
+        except ValueError as exc:
+            raise _corrupt(source, str(exc)) from None
+        if out.num_colors != num_colors:
+            raise _corrupt(
+                source,
+                f"it records {num_colors} colors but its color array has {out.num_colors}",
             )
         return out

@@ -72,7 +72,7 @@ def save_record(
     Args:
         path: destination; its parent directory is created if needed.
         arrays: name -> 1-D integer array (names from rows, cols, colors).
-        attrs: JSON-serialisable attributes; ``format_version`` is added.
+        attrs: JSON-serialisable attributes; ``format_version`` and ``checksum`` are added.
         replace: when False and a Zarr artifact already sits at ``path`` (for example one a
             concurrent writer of the same content-addressed key just finished), keep it and
             discard ours.
@@ -184,9 +184,7 @@ def verify_checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source
         )
 
 
-def load_record(
-    path: Any, *, verify: bool = True
-) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_record(path: Any, *, verify: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a record written by :func:`save_record`.
 
     Args:
@@ -284,7 +282,9 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         try:
             attrs = json.loads(str(raw))
         except ValueError as exc:
-            raise ArtifactError(f"{path} is corrupt: {_ATTRS_KEY} is not valid JSON: {exc}") from None
+            raise ArtifactError(
+                f"{path} is corrupt: {_ATTRS_KEY} is not valid JSON: {exc}"
+            ) from None
         arrays = {k: data[k] for k in data.files if k in _ARRAY_NAMES}
     return arrays, attrs
 
