@@ -49,6 +49,22 @@ def _is_float(v: Any) -> bool:
     return is_float_aval(v.aval)
 
 
+def _avals(variables: Any) -> list[jax.ShapeDtypeStruct]:
+    return [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in variables]
+
+
+def _of_floats(fn: Any, primals: Any, positions: list[int]) -> Any:
+    """``fn`` as a function of the inputs at ``positions`` only (the others fixed)."""
+
+    def g(*xs):
+        full = list(primals)
+        for k, x in zip(positions, xs):
+            full[k] = x
+        return fn(*full)
+
+    return g
+
+
 def _jvp_jaxpr(eqn: Any) -> tuple[Any, list[int]]:
     """Jaxpr of (all primals, tangents of the float inputs) -> (primal outs, tangent outs)."""
     fn = _as_function(eqn)
@@ -57,16 +73,9 @@ def _jvp_jaxpr(eqn: Any) -> tuple[Any, list[int]]:
 
     def jvp(*args):
         primals, tangents = args[:n], args[n:]
+        return jax.jvp(_of_floats(fn, primals, fl), [primals[k] for k in fl], list(tangents))
 
-        def of_floats(*xs):
-            full = list(primals)
-            for k, x in zip(fl, xs):
-                full[k] = x
-            return fn(*full)
-
-        return jax.jvp(of_floats, [primals[k] for k in fl], list(tangents))
-
-    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
+    avals = _avals(eqn.invars)
     return jax.make_jaxpr(jvp)(*avals, *[avals[k] for k in fl]), fl
 
 
@@ -79,21 +88,12 @@ def _vjp_jaxpr(eqn: Any) -> tuple[Any, list[int], list[int]]:
 
     def vjp(*args):
         primals, cts = args[:n], args[n:]
-
-        def of_floats(*xs):
-            full = list(primals)
-            for k, x in zip(fl_in, xs):
-                full[k] = x
-            return [fn(*full)[k] for k in fl_out]
-
-        _, pullback = jax.vjp(of_floats, *[primals[k] for k in fl_in])
+        g = _of_floats(fn, primals, fl_in)
+        _, pullback = jax.vjp(lambda *xs: [g(*xs)[k] for k in fl_out], *[primals[k] for k in fl_in])
         return pullback(list(cts))
 
-    avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
-    out_avals = [
-        jax.ShapeDtypeStruct(eqn.outvars[k].aval.shape, eqn.outvars[k].aval.dtype) for k in fl_out
-    ]
-    return jax.make_jaxpr(vjp)(*avals, *out_avals), fl_in, fl_out
+    out_avals = _avals(eqn.outvars)
+    return jax.make_jaxpr(vjp)(*_avals(eqn.invars), *[out_avals[k] for k in fl_out]), fl_in, fl_out
 
 
 def _rule_deps_jvp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
@@ -140,7 +140,8 @@ def custom_derivative(eqn, invals, ctx):
     try:
         rule = (_rule_deps_jvp if by_jvp else _rule_deps_vjp)(eqn, invals, ctx)
     except Exception as err:  # a rule JAX itself cannot apply here: stay correct
-        ctx.warn_unknown(eqn.primitive.name, f"could not trace the rule ({err}) of")
+        why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
+        ctx.warn_unknown(eqn.primitive.name, f"could not trace the rule ({why}) of")
         from asdex_pipe.detection.interpreter import conservative
 
         return conservative(eqn, invals, ctx)
