@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -148,3 +150,25 @@ def test_platform_dependent_counts_every_platform():
 
     got = jacobian_sparsity(f, 4).todense()
     assert (got == (np.eye(4, dtype=bool) | np.eye(4, dtype=bool)[::-1])).all()
+
+
+def test_custom_vjp_closing_over_an_input_dependent_value():
+    # JAX hands the closed-over value in as a constant it will not differentiate through
+    # the rule; it must still reach every output, without a fallback warning.
+    def f(x):
+        a = x[0] ** 2
+
+        @jax.custom_vjp
+        def scaled(y):
+            return y * a
+
+        scaled.defvjp(lambda y: (scaled(y), None), lambda _, ct: (ct * 2.0,))
+        return scaled(x[1:])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = jacobian_sparsity(f, 4).todense()
+    expected = np.zeros((3, 4), dtype=bool)
+    expected[:, 0] = True
+    expected[np.arange(3), np.arange(1, 4)] = True
+    assert (got == expected).all()

@@ -11,7 +11,9 @@ pattern is the union of the primal's and the rule's:
   adds entries).
 - custom_vjp: the rule's VJP is traced with the output cotangents as fresh columns;
   input cotangent i depending on output cotangent j means J[j, i] may be nonzero, and
-  output j gets the dependencies of every such input i.
+  output j gets the dependencies of every such input i. Closed-over constants that
+  depend on the input (which JAX will not differentiate through the rule) reach every
+  output.
 
 Inside a traced rule, nested custom functions are read through their primal code:
 there we need how the rule's *values* depend on the tangents, and a rule that calls
@@ -83,7 +85,10 @@ def _vjp_jaxpr(eqn: Any) -> tuple[Any, list[int], list[int]]:
     """Jaxpr of (all primals, cotangents of the float outputs) -> float-input cotangents."""
     fn = _as_function(eqn)
     n = len(eqn.invars)
-    fl_in = [k for k, v in enumerate(eqn.invars) if _is_float(v)]
+    # JAX cannot differentiate a custom_vjp function by its closed-over constants (the
+    # first ``num_consts`` inputs); the caller treats those conservatively.
+    n_consts = eqn.params.get("num_consts", 0)
+    fl_in = [k for k, v in enumerate(eqn.invars) if _is_float(v) and k >= n_consts]
     fl_out = [k for k, v in enumerate(eqn.outvars) if _is_float(v)]
 
     def vjp(*args):
@@ -122,6 +127,9 @@ def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
         for k, ct in zip(fl_in, in_cts)
         if not ct.is_empty and not invals[k].is_empty
     ]
+    consts = [d for d in invals[: eqn.params.get("num_consts", 0)] if not d.is_empty]
+    if consts:
+        parts.append(D.reduce_all(D.stack(consts), (m,)))
     flat = D.union(parts, (m,)) if parts else D.empty((m,), ncols)
     result = [D.empty(s, ncols) for s in shapes]
     for k, o, size in zip(fl_out, offsets, sizes):
