@@ -352,7 +352,7 @@ def _load_checked(cls: Any, path: Any) -> Any:
     """
     from asdex_pipe.store import formats
 
-    arrays, attrs = formats.load_record(path, verify=False)
+    arrays, attrs = formats.load_record(path)
     out = cls._from_record(arrays, attrs, source=str(path))
     formats.verify_checksum(arrays, attrs, path)
     return out

@@ -20,7 +20,7 @@ import numpy as np
 import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 
-from asdex_pipe.coloring.api import COMPLEX_REV, complex_output, jacobian_mode_for
+from asdex_pipe.coloring.api import COMPLEX_REV, jacobian_mode_for
 from asdex_pipe.detection.api import normalize_input
 from asdex_pipe.differentiation.compress import (
     check_chunk_size,
@@ -461,8 +461,6 @@ def _jacobian_evaluator(
 
     def body(x, colors):
         f_flat, unflatten, size = flatten_output(f, x)
-        if not forward and complex_output(f, x):
-            raise ValueError(COMPLEX_REV)
         if size != m:
             raise ValueError(
                 f"f returns {size} output elements but the coloring has pattern shape "
@@ -472,6 +470,8 @@ def _jacobian_evaluator(
             y, b = jvp_products(f_flat, x, colors, k, chunk)
         else:
             y, b = vjp_products(f_flat, x, colors, k, chunk)
+            if jnp.iscomplexobj(y):  # known at trace time, before anything runs
+                raise ValueError(COMPLEX_REV)
         return (unflatten(y) if with_value else None), b
 
     return _Evaluator(coloring, m if forward else n, format, input_shape, dtype, body, with_value)

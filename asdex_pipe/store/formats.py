@@ -184,14 +184,14 @@ def verify_checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source
         )
 
 
-def load_record(path: Any, *, verify: bool = True) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Read a record written by :func:`save_record`.
+
+    The content is not compared with its checksum here: callers validate it first (for the
+    most specific message) and then call :func:`verify_checksum`.
 
     Args:
         path: a ``.npz`` file or ``.zarr`` group.
-        verify: compare the record with its checksum here. Callers that validate the content
-            first (for a more specific message) pass False and call :func:`verify_checksum`
-            themselves afterwards.
 
     Returns:
         (arrays, attrs): the 1-D integer arrays by name, and the attribute dict.
@@ -199,8 +199,7 @@ def load_record(path: Any, *, verify: bool = True) -> tuple[dict[str, np.ndarray
     Raises:
         ArtifactError: when the file is missing, unreadable, truncated, not of the current
             format version, or malformed (attributes not a JSON object, a bad or missing
-            checksum attribute, arrays not 1-D integer, unexpected entries), or, with
-            ``verify``, when it does not match its checksum.
+            checksum attribute, arrays not 1-D integer, unexpected entries).
     """
     path = Path(path)
     suffix = _suffix(path)
@@ -237,8 +236,6 @@ def load_record(path: Any, *, verify: bool = True) -> tuple[dict[str, np.ndarray
             raise ArtifactError(
                 f"{path}: array {name!r} must be 1-D integer, got {a.dtype}{a.shape}"
             )
-    if verify:
-        verify_checksum(arrays, attrs, path)
     return arrays, attrs
 
 

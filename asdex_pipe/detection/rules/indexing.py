@@ -151,18 +151,15 @@ def scatter(eqn, invals, ctx):
     indices are 0."""
     (shape,) = out_shapes(eqn)
     d, idx, upd = invals[0], invals[1], invals[2]
-    ncols = max(d.ncols, upd.ncols)
-    if idx.value is None:
-        zeros = np.zeros(idx.shape, dtype=eqn.invars[1].aval.dtype)
-        targets = _scatter_targets(eqn, d.shape, zeros, upd.shape)
-        hit = targets >= 0
-        at_zero = D.aggregate(upd, targets[hit], np.flatnonzero(hit), shape, ncols=ncols)
-        axes = tuple(int(a) for a in eqn.params["dimension_numbers"].scatter_dims_to_operand_dims)
-        return [D.union([d, line_union([at_zero], axes, shape)], shape)]
-    targets = _scatter_targets(eqn, d.shape, idx.value, upd.shape)
+    known = idx.value is not None
+    index = idx.value if known else np.zeros(idx.shape, dtype=eqn.invars[1].aval.dtype)
+    targets = _scatter_targets(eqn, d.shape, index, upd.shape)
     hit = targets >= 0
     dst, src = targets[hit], np.flatnonzero(hit)
-    landed = D.aggregate(upd, dst, src, shape, ncols=ncols)
+    landed = D.aggregate(upd, dst, src, shape, ncols=max(d.ncols, upd.ncols))
+    if not known:
+        axes = tuple(int(a) for a in eqn.params["dimension_numbers"].scatter_dims_to_operand_dims)
+        return [D.union([d, line_union([landed], axes, shape)], shape)]
     base = d
     if eqn.primitive.name == "scatter":
         keep = np.ones(d.size, dtype=bool)
