@@ -4,6 +4,10 @@ detection (jaxpr → SparsityPattern) → coloring (→ ColoredPattern) → diff
 (compressed HVPs / JVPs / VJPs → sparse matrix) → verification against plain JAX.
 """
 
+from asdex_pipe._version import __version__
+
+# The front door: one-array and pytree / argnums / has_aux forms (asdex_pipe.arguments).
+from asdex_pipe.api import hessian_coloring, hessian_sparsity, jacobian_coloring, jacobian_sparsity
 from asdex_pipe.coloring import (
     InvalidColoringError,
     check_coloring_cols,
@@ -12,12 +16,9 @@ from asdex_pipe.coloring import (
     color_cols,
     color_rows,
     color_symmetric,
-    hessian_coloring,
     hessian_coloring_from_sparsity,
-    jacobian_coloring,
     jacobian_coloring_from_sparsity,
 )
-from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
 from asdex_pipe.differentiation import (
     hessian,
     hessian_from_coloring,
@@ -38,8 +39,6 @@ from asdex_pipe.verify import (
     check_hessian_correctness,
     check_jacobian_correctness,
 )
-
-__version__ = "0.1.0"
 
 __all__ = [
     "ArtifactError",

@@ -88,4 +88,7 @@ def side_by_side(left: list[str], right: list[str], arrow: str = "→") -> list[
     left = left + [" " * lw] * (height - len(left))
     right = right + [" " * rw] * (height - len(right))
     middle = height // 2
-    return [f"{a} {arrow if k == middle else ' '} {b}" for k, (a, b) in enumerate(zip(left, right))]
+    return [
+        f"{a} {arrow if k == middle else ' '} {b}"
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
+    ]

@@ -50,13 +50,14 @@ sparsity pattern is missing nonzeros).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from asdex_pipe.arguments import input_spec
 from asdex_pipe.differentiation.api import (
     flatten_output,
     hessian_from_coloring,
@@ -109,6 +110,30 @@ def _check_inputs(
     if not isinstance(coloring, ColoredPattern):
         raise ValueError(f"{what} expects a ColoredPattern, got {type(coloring).__name__}")
     return jnp.asarray(x), rtol, atol
+
+
+def _front_door(
+    f: Callable,
+    x: Any,
+    coloring: Any,
+    args: Any,
+    kwargs: Any,
+    argnums: Any,
+    has_aux: bool,
+    what: str,
+) -> tuple[Callable, Any, tuple[int, ...] | None]:
+    """``(f, x, None)`` for one array; for pytree / several arguments the flat problem
+    ``(y -> f(..y..), x_flat, (n,))`` with the data fixed at the given values, after
+    checking the arguments against the coloring's recorded input structure."""
+    plain = args is None and kwargs is None and argnums == 0 and not has_aux
+    if plain and jax.tree_util.treedef_is_leaf(jax.tree.structure(x)):
+        return f, x, None
+    spec = input_spec(args if args is not None else (x,), kwargs, argnums, has_aux)
+    if isinstance(coloring, ColoredPattern):
+        spec.check_recorded(coloring.sparsity, what)
+    x_flat, data = spec.split(tuple(args if args is not None else (x,)), kwargs or {})
+    g = spec.flat_function(f)
+    return (lambda y: g(y, data)), x_flat, (spec.n,)
 
 
 def _check_tolerance(name: str, value: Any) -> float | None:
@@ -277,6 +302,11 @@ def check_hessian_correctness(
     rtol: float | None = None,
     atol: float | None = None,
     mode: str | None = None,
+    *,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
 ) -> None:
     """Verify the sparse Hessian of ``f`` at ``x`` built from ``coloring``.
 
@@ -294,6 +324,10 @@ def check_hessian_correctness(
             ``rtol * sqrt(k) * max(s)`` instead (see the module doc).
         mode: HVP mode used for the sparse Hessian and the reference (default
             ``"fwd_over_rev"``).
+        args, kwargs, argnums, has_aux: the general form (as in ``hessian``): ``f`` takes
+            ``*args, **kwargs`` (``x`` is then None, or a pytree standing for ``args[0]``);
+            the check runs on the raveled differentiated arguments with the data at the
+            given values, after checking them against the coloring's recorded structure.
 
     Returns silently when there is nothing to compare (n = 0). Non-finite values count:
     an entry that is finite on one side only fails; NaN/inf on both sides agrees.
@@ -304,15 +338,18 @@ def check_hessian_correctness(
             negative or non-finite tolerance: all before any AD work), and as
             ``hessian_from_coloring`` does for a bad ``x``.
     """
+    mode = check_mode(mode or "fwd_over_rev")
+    f, x, shape = _front_door(
+        f, x, coloring, args, kwargs, argnums, has_aux, "check_hessian_correctness"
+    )
     x, rtol, atol = _check_inputs(
         x, coloring, method, num_probes, rtol, atol, "check_hessian_correctness"
     )
-    mode = check_mode(mode or "fwd_over_rev")
     s = coloring.sparsity
     n = s.shape[0]
     if n == 0 and x.size == 0:
         return  # nothing to verify
-    h = hessian_from_coloring(f, coloring, mode=mode, format="bcoo")(x)
+    h = hessian_from_coloring(f, coloring, mode=mode, format="bcoo", input_shape=shape)(x)
     vals = np.asarray(h.data, dtype=np.float64)
     rtol = _default_rtol(coloring, x.dtype) if rtol is None else rtol
     k = _max_row_count(s.rows, n)
@@ -337,15 +374,24 @@ def check_jacobian_correctness(
     seed: int = 0,
     rtol: float | None = None,
     atol: float | None = None,
+    *,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
 ) -> None:
     """Verify the sparse Jacobian of ``f`` at ``x`` built from ``coloring``.
 
     A ``JVP`` coloring is checked with ``J @ v`` against ``jax.jvp``; a ``VJP`` coloring
     with ``u @ J`` against ``jax.vjp``. ``method="dense"`` compares with ``jax.jacfwd``.
     Complex Jacobians (complex outputs, JVP colorings) are compared as complex numbers.
-    Arguments and errors as in :func:`check_hessian_correctness`; returns silently when
+    Arguments (including the pytree forms ``args``, ``kwargs``, ``argnums``,
+    ``has_aux``) and errors as in :func:`check_hessian_correctness`; returns silently when
     m = 0 or n = 0.
     """
+    f, x, shape = _front_door(
+        f, x, coloring, args, kwargs, argnums, has_aux, "check_jacobian_correctness"
+    )
     x, rtol, atol = _check_inputs(
         x, coloring, method, num_probes, rtol, atol, "check_jacobian_correctness"
     )
@@ -356,7 +402,7 @@ def check_jacobian_correctness(
         if n == 0 or size == m == 0:
             return  # nothing to verify (an output size mismatch is reported below)
     # Raises for an x of the wrong size, so f_flat exists past this line.
-    jac = jacobian_from_coloring(f, coloring, format="bcoo")(x)
+    jac = jacobian_from_coloring(f, coloring, format="bcoo", input_shape=shape)(x)
     y = jax.eval_shape(f_flat, x)
     # complex outputs (or inputs) are compared as complex numbers, never just real parts
     dtype = np.result_type(np.float64, jac.data.dtype, y.dtype, x.dtype)

@@ -13,8 +13,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-pytest.importorskip("asdex_pipe.coloring", reason="coloring not available yet")
-
 HEADER = "ColoredPattern(100×100, nnz=298, sparsity=97.0%, HVP, 3 colors)"
 SUMMARY = "3 HVPs (instead of 100 HVPs)"
 

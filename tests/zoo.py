@@ -750,3 +750,160 @@ def case(name: str) -> ZooCase:
         if c.name == name:
             return c
     raise KeyError(name)
+
+
+# ------------------------------------------- detection precision (issue 16)
+_DW_KERNEL = _RNG.normal(size=(3, 1, 3, 3))
+_GROUP_KERNEL = _RNG.normal(size=(3, 3, 2, 4)) * (_RNG.random((3, 3, 2, 4)) > 0.3)  # HWIO
+_BG_KERNEL = _RNG.normal(size=(4, 2, 2, 2))
+_DUP_IDX = np.array([0, 2, 0, 2, 1])
+
+
+def scan_chained(x):
+    def step(prev, xt):
+        return xt, (xt - prev**2) ** 2
+
+    return jnp.sum(jax.lax.scan(step, 0.0, x)[1])
+
+
+def scan_chained_reverse(x):
+    def step(prev, xt):
+        return xt, (xt - prev**2) ** 2 + jnp.sin(prev)
+
+    return jnp.sum(jax.lax.scan(step, 1.0, x, reverse=True, unroll=2)[1])
+
+
+def scan_pytree_nested(x):
+    def inner(a, v):
+        return v, a * v + 1.0
+
+    def outer(c, row):
+        ys = jax.lax.scan(inner, 1.0, row)[1]
+        return {"u": row[-1], "v": c["u"] * row[0]}, (jnp.sum(ys**2) * c["v"], c["u"])
+
+    c, (e, u) = jax.lax.scan(outer, {"u": 1.0, "v": 2.0}, x.reshape(4, 3))
+    return jnp.sum(e) + jnp.sum(u**2) + c["v"] ** 2
+
+
+def scan_cond_consts(x):
+    w = x[:2]
+
+    def step(c, xt):
+        y = jax.lax.cond(xt > 0, lambda: c * xt * w[0], lambda: c * xt**2 * w[0])
+        return xt + 1.0, y * _CLOSURE_C[0] + w[1]
+
+    return jnp.sum(jax.lax.scan(step, 1.0, x[2:])[1] ** 2)
+
+
+def scan_length_only_stepper(x):
+    def step(u, _):
+        return u + 0.1 * jnp.roll(u, 1) ** 2, jnp.sum(u)
+
+    u, e = jax.lax.scan(step, x, None, length=3)
+    return jnp.sum(u**2) + jnp.sum(e)
+
+
+def vec_scan_swap_carry(x):
+    def step(c, xt):
+        a, b = c
+        return (b, a + xt), a * b
+
+    (a, b), ys = jax.lax.scan(step, (x[0], 1.0), x[1:])
+    return jnp.concatenate([ys, jnp.stack([a, b])])
+
+
+def vec_scan_rnn(x):
+    w = jnp.array([[0.5, 0.0], [0.3, 0.2]])
+
+    def step(h, xt):
+        h = jnp.tanh(w @ h + xt)
+        return h, h[0]
+
+    return jax.lax.scan(step, jnp.zeros(2), x.reshape(4, 2))[1]
+
+
+def vec_scan_cumsum_reverse(x):
+    return jax.lax.scan(lambda c, xt: (c + xt, c), 0.0, x, reverse=True)[1]
+
+
+def depthwise_conv_energy(x):
+    img = x.reshape(1, 3, 3, 3)
+    w = jnp.asarray(_DW_KERNEL, x.dtype)
+    y = jax.lax.conv_general_dilated(img, w, (1, 1), "SAME", feature_group_count=3)
+    return jnp.sum(y**2)
+
+
+def vec_grouped_conv(x):
+    img = x.reshape(1, 4, 3, 4)  # NHWC, 4 channels in 2 groups
+    return jax.lax.conv_general_dilated(
+        img,
+        jnp.asarray(_GROUP_KERNEL, x.dtype),
+        (2, 1),
+        ((1, 0), (0, 2)),
+        rhs_dilation=(1, 2),
+        dimension_numbers=("NHWC", "HWIO", "NHWC"),
+        feature_group_count=2,
+    ).ravel()
+
+
+def vec_batch_group_conv(x):
+    img = x.reshape(2, 2, 3, 3)
+    return jax.lax.conv_general_dilated(
+        img,
+        jnp.asarray(_BG_KERNEL, x.dtype),
+        (1, 1),
+        ((0, 0), (1, 0)),
+        lhs_dilation=(2, 1),
+        batch_group_count=2,
+    ).ravel()
+
+
+def pow_zero_energy(x):
+    return jnp.sum(x**0 * x**2) + x[0] ** 0 * x[1] + jnp.sum(jax.lax.integer_pow(x, 0))
+
+
+def vec_scatter_set_duplicates(x):
+    return jnp.zeros(3).at[_DUP_IDX].set(x[:5] ** 2) * x[5:]
+
+
+def vec_argmax_window(x):
+    i = jnp.argmax(x[:2])
+    return jax.lax.dynamic_slice(x, (i + 3,), (3,)) * x[:3]
+
+
+def vec_clip_floordiv_window(x):
+    i = jnp.clip(jnp.floor(x[2] * 2).astype(jnp.int32) + 1, 0, 3) // 2
+    return jax.lax.dynamic_slice(x[3:], (i,), (2,))
+
+
+def vec_argmax_gather(x):
+    i = jnp.argmax(x[3:6])
+    return x[6:][jnp.stack([i, 2 - i])] * 2.0
+
+
+def vec_argmax_update(x):
+    i = jnp.argmax(x[:2])
+    return jax.lax.dynamic_update_slice(x[2:], jnp.sin(x[:2]), (i + 1,))
+
+
+ZOO.extend(
+    [
+        ZooCase("scan_chained", scan_chained, (12,), True, True),
+        ZooCase("scan_chained_reverse", scan_chained_reverse, (12,), True, True),
+        ZooCase("scan_pytree_nested", scan_pytree_nested, (12,), True, True),
+        ZooCase("scan_cond_consts", scan_cond_consts, (10,), True, True),
+        ZooCase("scan_length_only_stepper", scan_length_only_stepper, (6,), True, True),
+        ZooCase("vec_scan_swap_carry", vec_scan_swap_carry, (9,), False, True),
+        ZooCase("vec_scan_rnn", vec_scan_rnn, (8,), False, True),
+        ZooCase("vec_scan_cumsum_reverse", vec_scan_cumsum_reverse, (6,), False, True),
+        ZooCase("depthwise_conv_energy", depthwise_conv_energy, (27,), True, True),
+        ZooCase("vec_grouped_conv", vec_grouped_conv, (48,), False, True),
+        ZooCase("vec_batch_group_conv", vec_batch_group_conv, (36,), False, True),
+        ZooCase("pow_zero_energy", pow_zero_energy, (5,), True, True),
+        ZooCase("vec_scatter_set_duplicates", vec_scatter_set_duplicates, (8,), False, True),
+        ZooCase("vec_argmax_window", vec_argmax_window, (8,), False, True),
+        ZooCase("vec_clip_floordiv_window", vec_clip_floordiv_window, (7,), False, True),
+        ZooCase("vec_argmax_gather", vec_argmax_gather, (10,), False, True),
+        ZooCase("vec_argmax_update", vec_argmax_update, (8,), False, True),
+    ]
+)

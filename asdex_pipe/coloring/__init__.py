@@ -2,6 +2,10 @@
 
 Column / row colorings (structurally orthogonal groups) serve Jacobians; star (direct
 recovery) and acyclic (recovery by substitution) colorings serve symmetric Hessians.
+
+Every coloring the public functions return has passed the independent checker of its kind
+(:mod:`.check`, O(nnz) array work); a coloring that fails raises
+:class:`InvalidColoringError` (an internal bug) instead of being returned.
 """
 
 from asdex_pipe.coloring.api import (

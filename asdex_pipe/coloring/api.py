@@ -1,4 +1,8 @@
-"""Public coloring functions: column/row colorings for Jacobians, symmetric for Hessians."""
+"""Public coloring functions: column/row colorings for Jacobians, symmetric for Hessians.
+
+Each result is checked by the independent checker of its kind before it is returned
+(:func:`_validated`): no invalid coloring leaves these functions.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,11 @@ from typing import Any
 import numpy as np
 
 from asdex_pipe.coloring.acyclic import greedy_acyclic
+from asdex_pipe.coloring.check import (
+    InvalidColoringError,
+    check_coloring_cols,
+    check_symmetric_unchecked,
+)
 from asdex_pipe.coloring.graph import Graph, adjacency_graph, intersection_graph
 from asdex_pipe.coloring.greedy import greedy_distance1
 from asdex_pipe.coloring.neutral import neutralize_star
@@ -41,6 +50,25 @@ def _finish(colors: np.ndarray, empty: np.ndarray) -> np.ndarray:
         remap[used] = np.arange(used.size, dtype=np.int32)
         colors = np.where(colors >= 0, remap[np.maximum(colors, 0)], -1).astype(np.int32)
     return colors
+
+
+def _validated(check: Callable[[], None], what: str) -> None:
+    """Run an independent checker on a coloring about to be returned.
+
+    Every public coloring function passes its result through here, so no invalid coloring
+    leaves the library, whatever bug an algorithm may have: the checkers share no code with
+    the algorithms and cost O(nnz) array work (a fraction of the coloring itself).
+
+    Raises:
+        InvalidColoringError: the computed coloring is invalid (a bug in asdex_pipe).
+    """
+    try:
+        check()
+    except InvalidColoringError as exc:
+        raise InvalidColoringError(
+            f"internal error: the {what} coloring asdex_pipe computed failed its independent "
+            f"check ({exc}); it was not returned. Please report this with the pattern."
+        ) from exc
 
 
 def _warn_if_dense(colors: np.ndarray, what: str) -> None:
@@ -81,7 +109,10 @@ def _columns(pattern: SparsityPattern, order: str, seed: int) -> tuple[np.ndarra
     graph = intersection_graph(pattern)
     colors, used = _color_graph(graph, order, seed, _d1)
     empty = np.bincount(pattern.cols, minlength=pattern.shape[1]) == 0
-    return _finish(colors, empty), used
+    colors = _finish(colors, empty)
+    # Row colorings come here with the transposed pattern: this checks them as rows.
+    _validated(lambda: check_coloring_cols(pattern, colors), "column/row")
+    return colors, used
 
 
 def color_cols(pattern: SparsityPattern, order: str = "largest_first", seed: int = 0) -> np.ndarray:
@@ -94,6 +125,10 @@ def color_cols(pattern: SparsityPattern, order: str = "largest_first", seed: int
 
     Returns:
         (n,) int32 colors, -1 for empty columns.
+
+    Raises:
+        InvalidColoringError: never for a valid input; it would mean the computed coloring
+            failed the independent check (an internal bug), and nothing is returned.
     """
     colors, _ = _columns(pattern, order, seed)
     _warn_if_dense(colors, "column")
@@ -103,8 +138,17 @@ def color_cols(pattern: SparsityPattern, order: str = "largest_first", seed: int
 def color_rows(pattern: SparsityPattern, order: str = "largest_first", seed: int = 0) -> np.ndarray:
     """Partial distance-2 row coloring: rows of one color are structurally orthogonal.
 
+    Args:
+        pattern: (m, n) Jacobian pattern.
+        order: vertex order (see ``ORDERS``); ``"best"`` tries several.
+        seed: seed of the ``"random"`` order.
+
     Returns:
         (m,) int32 colors, -1 for empty rows.
+
+    Raises:
+        InvalidColoringError: never for a valid input; it would mean the computed coloring
+            failed the independent check (an internal bug), and nothing is returned.
     """
     _check_pattern(pattern)
     colors, _ = _columns(pattern.transpose(), order, seed)
@@ -187,10 +231,14 @@ def _postprocessed(
     pattern: SparsityPattern, colors: np.ndarray, algorithm: str, postprocess: bool
 ) -> np.ndarray:
     if not postprocess:
-        return np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
-    if algorithm == "star":
-        return _finish(neutralize_star(pattern, colors), colors < 0)
-    return colors
+        out = np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
+    elif algorithm == "star":
+        out = _finish(neutralize_star(pattern, colors), colors < 0)
+    else:
+        out = colors
+    # Checked after post-processing, so the neutral colors are checked too.
+    _validated(lambda: check_symmetric_unchecked(pattern, out, algorithm), algorithm)
+    return out
 
 
 def color_symmetric(
@@ -215,6 +263,10 @@ def color_symmetric(
 
     Returns:
         (n,) int32 colors.
+
+    Raises:
+        InvalidColoringError: never for a valid input; it would mean the computed coloring
+            failed the independent check (an internal bug), and nothing is returned.
     """
     colors, _ = _symmetric(pattern, algorithm, order, seed)
     colors = _postprocessed(pattern, colors, algorithm, postprocess)
@@ -236,6 +288,10 @@ def hessian_coloring_from_sparsity(
     Returns:
         ``ColoredPattern`` with mode ``"HVP"``; its ``order`` is the order actually used
         (``"best:<winner>"`` for ``order="best"``).
+
+    Raises:
+        InvalidColoringError: never for a valid input; it would mean the computed coloring
+            failed the independent check (an internal bug), and nothing is returned.
     """
     colors, used = _symmetric(sparsity, algorithm, order, seed)
     colors = _postprocessed(sparsity, colors, algorithm, postprocess)
@@ -249,6 +305,16 @@ def jacobian_coloring_from_sparsity(
     """Color a Jacobian pattern: columns for JVPs (``"fwd"``), rows for VJPs (``"rev"``).
 
     ``"auto"`` picks the side with fewer colors (forward on ties).
+
+    Args:
+        sparsity: (m, n) Jacobian pattern.
+        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs) or ``"auto"``.
+        order: vertex order (see ``ORDERS``); ``"best"`` tries several.
+        seed: seed of the ``"random"`` order.
+
+    Raises:
+        InvalidColoringError: never for a valid input; it would mean the computed coloring
+            failed the independent check (an internal bug), and nothing is returned.
     """
     _check_jacobian_options(mode, order)
     _check_pattern(sparsity)

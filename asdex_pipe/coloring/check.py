@@ -2,20 +2,32 @@
 
 They share no code with the coloring algorithms, so a bug in one is caught by the other.
 Each raises :class:`InvalidColoringError` naming an offending pair, or returns None.
+
+They are cheap enough to run on every coloring the library returns (see
+:mod:`asdex_pipe.coloring.api`): every step is O(nnz) array work. Grouping by (vertex,
+color) uses a dense table of ``size × colors`` counters when that table is no larger
+than the pattern itself (stencils, bands: a few colors), and a sort otherwise; the
+transposed position of every nonzero comes from scipy's counting-sort transpose; the
+forest test of acyclic colorings is a plain union-find (numba). All counts and indices
+are int64 or boolean: nothing can wrap.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
+from numba import njit
 
 from asdex_pipe.pattern import SparsityPattern
-from asdex_pipe.sorting import group_counts, unique_inverse
+from asdex_pipe.sorting import unique_inverse
 
 
 class InvalidColoringError(ValueError):
-    """A coloring does not satisfy the definition it claims."""
+    """A coloring does not satisfy the definition it claims.
+
+    Raised by the checkers for a coloring passed in, and by the public coloring functions
+    when a coloring they computed fails its check (an internal bug: never returned).
+    """
 
 
 def _colors_for(
@@ -27,6 +39,8 @@ def _colors_for(
     size = pattern.shape[axis]
     if c.shape != (size,):
         raise InvalidColoringError(f"{what} coloring needs {size} colors, got shape {c.shape}")
+    if c.size and (c.dtype == np.bool_ or not np.issubdtype(c.dtype, np.integer)):
+        raise InvalidColoringError(f"{what} colors must be integers, got dtype {c.dtype}")
     if touched is None:
         touched = pattern.cols if axis == 1 else pattern.rows
     if touched.size and np.any(c[touched] < 0):
@@ -35,15 +49,45 @@ def _colors_for(
     return c.astype(np.int64)
 
 
-def _first_duplicate(keys: np.ndarray) -> tuple[int, int] | None:
-    """Positions (a, b) of two equal keys, or None if all keys are distinct."""
-    if keys.size < 2:
+def _dense_table_fits(groups: int, colors: int, entries: int) -> bool:
+    """Whether a (groups × colors) table of counters costs no more than the entries do."""
+    return groups * colors <= 2 * entries + groups + 1024
+
+
+def _group_sizes(group: np.ndarray, color: np.ndarray, groups: int, colors: int) -> np.ndarray:
+    """For each entry, how many entries share its (group, color); int64.
+
+    Args:
+        group: (N,) int64 in [0, groups).
+        color: (N,) int64 in [0, colors).
+    """
+    key = group * colors + color
+    if _dense_table_fits(groups, colors, key.size):
+        return np.bincount(key, minlength=groups * colors)[key]
+    _, inverse = unique_inverse(key)
+    return np.bincount(inverse)[inverse]
+
+
+def _first_clash(key: np.ndarray, sizes: np.ndarray) -> tuple[int, int]:
+    """Positions of two entries with equal ``key``, given per-entry group ``sizes`` > 1."""
+    a = int(np.argmax(sizes > 1))
+    same = np.flatnonzero(key == key[a])
+    return int(same[0]), int(same[1])
+
+
+def _structurally_orthogonal(
+    pattern: SparsityPattern, c: np.ndarray, along: np.ndarray, across: np.ndarray, size: int
+) -> tuple[int, int] | None:
+    """Two entries in one line ``along`` whose ``across`` vertices share a color, or None."""
+    if along.size == 0:
         return None
-    order = np.argsort(keys, kind="stable")
-    dup = np.flatnonzero(keys[order][1:] == keys[order][:-1])
-    if dup.size == 0:
+    k = int(c.max()) + 1
+    group = along.astype(np.int64)
+    color = c[across]
+    sizes = _group_sizes(group, color, size, k)
+    if np.all(sizes == 1):
         return None
-    return int(order[dup[0]]), int(order[dup[0] + 1])
+    return _first_clash(group * k + color, sizes)
 
 
 def check_coloring_cols(pattern: SparsityPattern, colors) -> None:
@@ -54,11 +98,9 @@ def check_coloring_cols(pattern: SparsityPattern, colors) -> None:
         colors: (n,) column colors; -1 only on empty columns.
     """
     c = _colors_for(pattern, colors, 1, "column")
-    k = int(c.max()) + 1 if c.size else 0
-    keys = pattern.rows.astype(np.int64) * max(k, 1) + c[pattern.cols]
-    dup = _first_duplicate(keys)
-    if dup is not None:
-        a, b = dup
+    clash = _structurally_orthogonal(pattern, c, pattern.rows, pattern.cols, pattern.shape[0])
+    if clash is not None:
+        a, b = clash
         raise InvalidColoringError(
             f"columns {int(pattern.cols[a])} and {int(pattern.cols[b])} share color "
             f"{int(c[pattern.cols[a]])} and both have a nonzero in row {int(pattern.rows[a])}"
@@ -66,17 +108,32 @@ def check_coloring_cols(pattern: SparsityPattern, colors) -> None:
 
 
 def check_coloring_rows(pattern: SparsityPattern, colors) -> None:
-    """Rows of one color must be structurally orthogonal (no column shares two of them)."""
+    """Rows of one color must be structurally orthogonal (no column shares two of them).
+
+    Args:
+        pattern: (m, n) pattern.
+        colors: (m,) row colors; -1 only on empty rows.
+    """
     c = _colors_for(pattern, colors, 0, "row")
-    k = int(c.max()) + 1 if c.size else 0
-    keys = pattern.cols.astype(np.int64) * max(k, 1) + c[pattern.rows]
-    dup = _first_duplicate(keys)
-    if dup is not None:
-        a, b = dup
+    clash = _structurally_orthogonal(pattern, c, pattern.cols, pattern.rows, pattern.shape[1])
+    if clash is not None:
+        a, b = clash
         raise InvalidColoringError(
             f"rows {int(pattern.rows[a])} and {int(pattern.rows[b])} share color "
             f"{int(c[pattern.rows[a]])} and both have a nonzero in column {int(pattern.cols[a])}"
         )
+
+
+def _transposed_positions(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
+    """For entries (i, j) of a symmetric structure sorted row-major, the position of (j, i).
+
+    scipy's CSR → CSC conversion is a counting sort, O(nnz + n); reading the result as CSR
+    of the transpose lists (j, i) in the row-major order of the original structure.
+    """
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i, minlength=n), out=indptr[1:])
+    a = sp.csr_array((np.arange(i.size, dtype=np.int64), j, indptr), shape=(n, n))
+    return a.tocsc().data
 
 
 def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = "star") -> None:
@@ -87,11 +144,31 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
     proper distance-1 coloring). Neutral vertices (color -1, in no product) are allowed
     where this still holds, which rules them out for diagonal nonzeros. ``acyclic``: a
     proper distance-1 coloring in which every two-colored subgraph is a forest.
+
+    Args:
+        pattern: symmetric (n, n) pattern.
+        colors: (n,) colors; -1 on vertices without nonzeros (star: without a diagonal
+            nonzero, as long as every entry stays readable).
+        algorithm: ``"star"`` or ``"acyclic"``.
     """
     if algorithm not in ("star", "acyclic"):
         raise ValueError(f"algorithm must be 'star' or 'acyclic', got {algorithm!r}")
     if pattern.shape[0] != pattern.shape[1] or not pattern.is_symmetric():
         raise ValueError("symmetric colorings need a symmetric pattern")
+    check_symmetric_unchecked(pattern, colors, algorithm)
+
+
+def check_symmetric_unchecked(pattern: SparsityPattern, colors, algorithm: str) -> None:
+    """:func:`check_coloring_symmetric` for a pattern already known to be symmetric.
+
+    The library's own colorings use it: the coloring functions verified symmetry before
+    coloring, and that test (a transpose) costs as much as the check itself.
+
+    Args:
+        pattern: symmetric (n, n) pattern (not verified here).
+        colors: (n,) colors, as for :func:`check_coloring_symmetric`.
+        algorithm: ``"star"`` or ``"acyclic"``.
+    """
     # Star colorings may leave vertices neutral (-1, in no product) as long as every
     # nonzero stays readable; a diagonal nonzero can only be read through its own color.
     diag = pattern.rows[pattern.rows == pattern.cols]
@@ -107,43 +184,69 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
         )
     if i.size == 0:
         return
+    n = pattern.shape[0]
     k = int(c.max()) + 1
     if algorithm == "star":
-        key = i * (k + 1) + c[j] + 1
-        alone = (group_counts(key) == 1) & (c[j] >= 0)  # j alone with its color in row i
-        # Position of (j, i): the symmetric pattern lists transposed entries in the same order.
-        t = np.lexsort((i, j))
-        partner = np.empty_like(t)
-        partner[t] = np.arange(t.size)
-        ok = alone | alone[partner]
-        if not np.all(ok):
-            a = int(np.argmax(~ok))
-            raise InvalidColoringError(
-                f"nonzero ({int(i[a])}, {int(j[a])}) is not directly recoverable: row "
-                f"{int(i[a])} has another column of color {int(c[j[a]])} and row {int(j[a])} "
-                f"another column of color {int(c[i[a]])} (a two-colored path on 4 vertices)"
-            )
-        return
-    # acyclic: a graph is a forest iff edges == vertices - components, per color pair.
+        _check_star(i, j, c, n, k)
+    else:
+        _check_acyclic(i, j, c, n, k)
+
+
+def _check_star(i: np.ndarray, j: np.ndarray, c: np.ndarray, n: int, k: int) -> None:
+    # j alone with its color in row i: H_ij = B[c(j), i]. Neutral -1 is its own group.
+    alone = (_group_sizes(i, c[j] + 1, n, k + 1) == 1) & (c[j] >= 0)
+    ok = alone | alone[_transposed_positions(i, j, n)]
+    if not np.all(ok):
+        a = int(np.argmax(~ok))
+        raise InvalidColoringError(
+            f"nonzero ({int(i[a])}, {int(j[a])}) is not directly recoverable: row "
+            f"{int(i[a])} has another column of color {int(c[j[a]])} and row {int(j[a])} "
+            f"another column of color {int(c[i[a]])} (a two-colored path on 4 vertices)"
+        )
+
+
+def _check_acyclic(i: np.ndarray, j: np.ndarray, c: np.ndarray, n: int, k: int) -> None:
+    # Check every two-colored subgraph for a cycle at once, on a graph with one copy of
+    # each vertex per two-colored subgraph it is in.
     upper = i < j
     i, j = i[upper], j[upper]
-    lo, hi = np.minimum(c[i], c[j]), np.maximum(c[i], c[j])
-    pair = lo * k + hi
-    # Nodes are (pair, vertex): one copy of each vertex per two-colored subgraph it is in.
-    node_keys = np.concatenate([pair * len(c) + i, pair * len(c) + j])
-    nodes, node_id = unique_inverse(node_keys)
     e = i.size
-    g = sp.coo_array(
-        (np.ones(e, dtype=np.int8), (node_id[:e], node_id[e:])), shape=(nodes.size, nodes.size)
-    )
-    ncomp, label = connected_components(g, directed=False)
-    edges_per = np.bincount(label[node_id[:e]], minlength=ncomp)
-    nodes_per = np.bincount(label, minlength=ncomp)
-    cyclic = np.flatnonzero(edges_per >= nodes_per)
-    if cyclic.size:
-        comp = cyclic[0]
-        a = int(np.flatnonzero(label[node_id[:e]] == comp)[0])
+    # The copy of vertex v in the {c(v), b} subgraph is keyed (v, b): < n·k, no overflow.
+    node_keys = np.concatenate([i * k + c[j], j * k + c[i]])
+    if _dense_table_fits(n, k, node_keys.size):
+        present = np.zeros(n * k, dtype=bool)
+        present[node_keys] = True
+        ids = np.cumsum(present) - 1
+        num_nodes = int(ids[-1]) + 1
+        node_id = ids[node_keys]
+    else:
+        uniq, node_id = unique_inverse(node_keys)
+        num_nodes = uniq.size
+    a = _first_cycle_edge(node_id[:e], node_id[e:], num_nodes)
+    if a >= 0:
+        lo, hi = sorted((int(c[i[a]]), int(c[j[a]])))
         raise InvalidColoringError(
-            f"the subgraph of colors {int(lo[a])} and {int(hi[a])} has a cycle through edge "
+            f"the subgraph of colors {lo} and {hi} has a cycle through edge "
             f"({int(i[a])}, {int(j[a])})"
         )
+
+
+@njit(cache=True)
+def _first_cycle_edge(a, b, num_nodes):  # pragma: no cover - numba
+    """Index of the first edge (a[e], b[e]) that joins two already connected nodes, or -1
+    (the graph is a forest). Union-find with path halving: O(E α(E)), where scipy's
+    connected components needs a symmetrized float copy of the graph (3x slower)."""
+    parent = np.arange(num_nodes)
+    for e in range(a.shape[0]):
+        x = a[e]
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        y = b[e]
+        while parent[y] != y:
+            parent[y] = parent[parent[y]]
+            y = parent[y]
+        if x == y:
+            return e
+        parent[x] = y
+    return -1

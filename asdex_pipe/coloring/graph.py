@@ -64,8 +64,13 @@ def adjacency_graph(pattern: SparsityPattern) -> Graph:
 
 
 def intersection_graph(pattern: SparsityPattern) -> Graph:
-    """Column intersection graph of an (m, n) pattern: j ~ j' iff some row holds both."""
-    a = pattern.to_scipy().astype(np.int8)
+    """Column intersection graph of an (m, n) pattern: j ~ j' iff some row holds both.
+
+    The product is taken on boolean structure: scipy adds booleans with logical or, so an
+    entry is True whatever the number of shared rows. A narrow integer type would count
+    them and wrap (int8: 256 shared rows read as 0, making the columns look independent).
+    """
+    a = pattern.to_scipy()  # bool
     g = (a.T @ a).tocsr()
     g.setdiag(0)
     g.eliminate_zeros()

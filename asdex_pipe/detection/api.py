@@ -15,9 +15,10 @@ from asdex_pipe.detection import rules as _rules  # noqa: F401  (registers every
 from asdex_pipe.detection.interpreter import eval_closed_jaxpr
 from asdex_pipe.detection.registry import Context
 from asdex_pipe.pattern import SparsityPattern
+from asdex_pipe.vocabulary import check_scalar_output
 
 # Bump whenever a rule change can change a detected pattern (artifact keys depend on it).
-DETECTOR_VERSION = "0.2.0"
+DETECTOR_VERSION = "0.3.0"
 
 
 def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
@@ -87,7 +88,7 @@ def _detect(f: Callable, shape: tuple[int, ...], dtype: Any) -> D.Deps:
     # Concrete evaluation binds primitives on the jaxpr's constants: same precision mode.
     with jax.enable_x64(x64):
         outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
-    outs = [D.Deps(o.shape, n, o._indptr, o._indices) for o in outs]
+    outs = [o.with_ncols(n).without_value() for o in outs]
     return outs[0] if len(outs) == 1 else D.stack(outs)
 
 
@@ -148,14 +149,7 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
     closed_f, dtype, _ = _trace(f, shape, dtype)
-    leaves = closed_f.out_avals
-    if len(leaves) != 1 or int(np.prod(leaves[0].shape)) != 1:
-        shapes = [tuple(x.shape) for x in leaves]
-        raise ValueError(
-            "hessian_sparsity needs f to be scalar-valued, but f returns output of shape "
-            f"{shapes[0] if len(shapes) == 1 else shapes}; use jacobian_sparsity for "
-            "vector-valued functions"
-        )
+    check_scalar_output(closed_f.out_avals, "f")  # the one definition: any size-1 output
     n = int(np.prod(shape))
 
     def grad_f(x):

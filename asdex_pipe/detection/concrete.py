@@ -106,7 +106,7 @@ def evaluate(eqn: Any, values: list[Any]) -> list[np.ndarray] | None:
             out = [np.asarray(r) for r in res]
     except Exception:
         return None
-    for o, v in zip(out, eqn.outvars):
+    for o, v in zip(out, eqn.outvars, strict=True):
         if tuple(o.shape) != tuple(v.aval.shape):
             return None
     return out

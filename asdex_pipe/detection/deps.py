@@ -36,9 +36,11 @@ class Deps:
         shape: the array's shape; the matrix has ``prod(shape)`` rows.
         ncols: number of columns (input elements) of the column space.
         value: the concrete numpy value if known at trace time, else None.
+        bounds: ``(lo, hi)`` of every element of an integer value computed from the
+            input (set by ``detection/ranges.py``), else None.
     """
 
-    __slots__ = ("_indices", "_indptr", "ncols", "shape", "size", "value")
+    __slots__ = ("_indices", "_indptr", "bounds", "ncols", "shape", "size", "value")
 
     def __init__(
         self,
@@ -56,6 +58,8 @@ class Deps:
         self._indptr = indptr
         self._indices = indices
         self.value = value
+        # (lo, hi) of an integer value computed from the input (see detection/ranges.py).
+        self.bounds: tuple[int, int] | None = None
 
     # ------------------------------------------------------------ accessors
     @property
@@ -96,6 +100,18 @@ class Deps:
         """Same rows under a new shape of equal size (a reshape)."""
         value = None if self.value is None else self.value.reshape(shape)
         return Deps(shape, self.ncols, self._indptr, self._indices, value)
+
+    def with_ncols(self, ncols: int) -> Deps:
+        """Same rows in a column space of ``ncols`` columns (``ncols`` must exceed every
+        stored column; used to add or drop virtual columns after the real ones)."""
+        out = Deps(self.shape, ncols, self._indptr, self._indices, self.value)
+        out.bounds = self.bounds
+        return out
+
+    def without_value(self) -> Deps:
+        """Same dependencies, concrete value (and integer bounds) forgotten (a loop carry:
+        the value changes between iterations, so it is not a trace-time constant)."""
+        return Deps(self.shape, self.ncols, self._indptr, self._indices)
 
     def __repr__(self) -> str:
         kind = "const" if self.value is not None else f"nnz={self.nnz}"

@@ -9,6 +9,13 @@ For each equation, in order:
    to a jaxpr of known primitives (exact), or else the conservative fallback with a
    warning.
 
+A rule that finds its primitive's parameters in a layout it does not know raises
+:class:`~asdex_pipe.detection.registry.UnknownParamsError`; that equation alone falls back
+(conservative, with a warning). Every other exception propagates: almost everything runs
+inside ``jit``, so catching more would turn any bug deep inside a nested jaxpr into a
+silently dense pattern. Each result is checked: one ``Deps`` per output, of that output's
+shape.
+
 Equations whose outputs are never used are skipped (dead code: ``jax.grad``
 jaxprs keep the primal output around).
 """
@@ -21,22 +28,18 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend import core as jex_core
 
-from asdex_pipe.detection import concrete
+from asdex_pipe.detection import concrete, ranges
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.deps import Deps
-from asdex_pipe.detection.registry import RULES, Context, out_shapes
-
-
-def is_literal(v: Any) -> bool:
-    """True for a jaxpr literal (an inline constant)."""
-    return isinstance(v, jex_core.Literal)
-
-
-def is_dropvar(v: Any) -> bool:
-    """True for an unused output binder ``_``."""
-    return type(v).__name__ == "DropVar"
+from asdex_pipe.detection.jax_compat import is_dropvar, is_literal, primitive_names, unwrap
+from asdex_pipe.detection.registry import (
+    RULES,
+    Context,
+    RuleError,
+    UnknownParamsError,
+    out_shapes,
+)
 
 
 def is_float_aval(aval: Any) -> bool:
@@ -55,11 +58,9 @@ def is_float_aval(aval: Any) -> bool:
 
 
 def eval_closed_jaxpr(closed: Any, args: Sequence[Deps], ctx: Context) -> list[Deps]:
-    """Evaluate a ``ClosedJaxpr`` (or a plain ``Jaxpr`` without consts) on ``args``."""
-    if hasattr(closed, "consts"):
-        jaxpr, consts = closed.jaxpr, closed.consts
-    else:
-        jaxpr, consts = closed, []
+    """Evaluate a closed jaxpr (its constants attached, see
+    :func:`~asdex_pipe.detection.jax_compat.unwrap`) on ``args``, one ``Deps`` per input."""
+    jaxpr, consts = unwrap(closed)
     ncols = max((a.ncols for a in args), default=0)
     const_deps = [_const_to_deps(c, ncols) for c in consts]
     return eval_jaxpr(jaxpr, const_deps, list(args), ctx)
@@ -98,17 +99,22 @@ def eval_jaxpr(
             return D.constant(np.asarray(v.val), ncols)
         return env[v]
 
-    for v, d in zip(jaxpr.constvars, consts):
+    if len(consts) != len(jaxpr.constvars) or len(args) != len(jaxpr.invars):
+        raise RuleError(
+            f"a jaxpr with {len(jaxpr.constvars)} constants and {len(jaxpr.invars)} inputs "
+            f"was given {len(consts)} constants and {len(args)} inputs"
+        )
+    for v, d in zip(jaxpr.constvars, consts, strict=True):
         env[v] = d
-    for v, d in zip(jaxpr.invars, args):
+    for v, d in zip(jaxpr.invars, args, strict=True):
         env[v] = d
 
     live = _live_equations(jaxpr)
-    for eqn, alive in zip(jaxpr.eqns, live):
+    for eqn, alive in zip(jaxpr.eqns, live, strict=True):
         if not alive:
             continue
         outs = eval_eqn(eqn, [read(v) for v in eqn.invars], ctx, ncols)
-        for v, d in zip(eqn.outvars, outs):
+        for v, d in zip(eqn.outvars, outs, strict=True):
             if not is_dropvar(v):
                 env[v] = d
     return [read(v) for v in jaxpr.outvars]
@@ -134,7 +140,8 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
         if values is not None:
             return [D.constant(v, ncols) for v in values]
     if not any(is_float_aval(v.aval) for v in eqn.outvars) or all(d.is_empty for d in invals):
-        return [D.empty(s, ncols) for s in shapes]
+        # No derivative, but an integer index's range still narrows what it can address.
+        return ranges.annotate(eqn, invals, [D.empty(s, ncols) for s in shapes])
     name = eqn.primitive.name
     rule = RULES.get(name)
     if rule is None:
@@ -147,27 +154,42 @@ def eval_eqn(eqn: Any, invals: list[Deps], ctx: Context, ncols: int) -> list[Dep
     else:
         try:
             outs = rule(eqn, invals, ctx)
-        except KeyError as missing:
-            # A parameter the rule reads is gone: the primitive changed in another jax
-            # version (scan's num_consts/num_carry did in 0.11). Stay correct, warn once.
-            ctx.warn_unknown(name, f"does not understand the parameters (no {missing}) of")
+        except UnknownParamsError as err:
+            if err.eqn is not eqn:
+                raise  # escaped from a nested equation's rule: not this layout's problem
+            # The primitive's parameters changed in this jax version (scan's num_consts
+            # and num_carry did in 0.11). Stay correct, warn once.
+            ctx.warn_unknown(name, f"does not understand the parameters (no {err.missing}) of")
             outs = conservative(eqn, invals, ctx)
+    check_result(eqn, outs, shapes)
     # Integer outputs of mixed equations (sort's permutation, lu's pivots) carry no
     # derivative; a concrete value found inside a call (gather indices) is kept.
     return [
         o if is_float_aval(v.aval) or o.is_empty else D.empty(o.shape, ncols)
-        for o, v in zip(outs, eqn.outvars)
+        for o, v in zip(outs, eqn.outvars, strict=True)
     ]
 
 
-def _primitive_names(jaxpr: Any) -> set[str]:
-    """Names of all primitives in ``jaxpr`` and its sub-jaxprs."""
-    names = set()
-    for eqn in jaxpr.eqns:
-        names.add(eqn.primitive.name)
-        for sub in jex_core.jaxprs_in_params(eqn.params):
-            names |= _primitive_names(sub)
-    return names
+def check_result(eqn: Any, outs: Any, shapes: list[tuple[int, ...]]) -> None:
+    """Raise :class:`RuleError` unless ``outs`` holds one ``Deps`` per output of ``eqn``,
+    each of that output's shape.
+
+    Args:
+        eqn: the equation propagated.
+        outs: what its rule (or fallback) returned.
+        shapes: the shapes of ``eqn``'s outputs.
+    """
+    name = eqn.primitive.name
+    if not isinstance(outs, list | tuple) or len(outs) != len(shapes):
+        got = f"{len(outs)} results" if isinstance(outs, list | tuple) else type(outs).__name__
+        raise RuleError(f"the rule for '{name}' returned {got} for {len(shapes)} outputs")
+    for k, (o, s) in enumerate(zip(outs, shapes, strict=True)):
+        if not isinstance(o, Deps):
+            raise RuleError(f"the rule for '{name}' returned {type(o).__name__} for output {k}")
+        if o.shape != s:
+            raise RuleError(
+                f"the rule for '{name}' returned shape {o.shape} for output {k} of shape {s}"
+            )
 
 
 def _impl_jaxpr(eqn: Any) -> Any | None:
@@ -186,11 +208,11 @@ def _impl_jaxpr(eqn: Any) -> Any | None:
         closed = jax.make_jaxpr(lambda *args: impl(*args, **eqn.params))(*avals)
     except Exception:  # any failure means "not traceable": stay conservative
         return None
-    if eqn.primitive.name in _primitive_names(closed.jaxpr):
+    if eqn.primitive.name in primitive_names(closed):
         return None
-    outs = closed.jaxpr.outvars
+    outs = unwrap(closed)[0].outvars
     if len(outs) != len(eqn.outvars) or any(
-        tuple(o.aval.shape) != tuple(v.aval.shape) for o, v in zip(outs, eqn.outvars)
+        tuple(o.aval.shape) != tuple(v.aval.shape) for o, v in zip(outs, eqn.outvars, strict=True)
     ):
         return None
     return closed

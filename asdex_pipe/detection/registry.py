@@ -3,7 +3,15 @@
 A rule receives the equation and one :class:`~asdex_pipe.detection.deps.Deps` per
 input (literals and constants arrive as concrete ``Deps``) and returns one ``Deps``
 per output. Rules are registered by primitive *name* so that they survive JAX
-moving primitive objects between modules.
+moving primitive objects between modules; registering a name twice is an error, and
+``tests/detection/test_registry.py`` checks every name against the primitives the
+installed JAX defines (names that exist only in some JAX versions are listed in
+:data:`VERSION_SPECIFIC`).
+
+A rule reads the parameters it depends on through :func:`params`: a missing key means
+the primitive's parameter layout changed in this JAX version, which the interpreter
+answers with a conservative fallback and a warning. Any other exception in a rule is a
+bug and propagates.
 """
 
 from __future__ import annotations
@@ -19,9 +27,58 @@ Rule = Callable[[Any, list[Deps], "Context"], list[Deps]]
 
 RULES: dict[str, Rule] = {}
 
+# Registered primitive names that exist only in some JAX versions, with the versions that
+# have them (checked against the installed JAX by tests/detection/test_registry.py).
+VERSION_SPECIFIC: dict[str, str] = {
+    "call": "jax < 0.11 (core.call_p, removed with CallPrimitive)",
+    "closed_call": "jax < 0.11",
+    "log2": "jax >= 0.11",
+    "one_minus_square": "jax >= 0.11 (inside the JVPs of tanh, asin, acos, atanh)",
+    "polynomial": "jax >= 0.11 (jnp.polyval)",
+}
+
 
 class UnknownPrimitiveWarning(UserWarning):
     """Emitted once per primitive name that has no rule (the result is conservative)."""
+
+
+class UnknownParamsError(Exception):
+    """A rule met a parameter layout of its primitive that it does not know.
+
+    Raised by :func:`params` (or by a rule that recognises no layout it knows); the
+    interpreter turns it into a conservative result for that one equation and a warning.
+
+    Attributes:
+        eqn: the equation whose parameters were not understood.
+        missing: what was looked for and not found.
+    """
+
+    def __init__(self, eqn: Any, missing: str):
+        super().__init__(f"{eqn.primitive.name}: no {missing}")
+        self.eqn = eqn
+        self.missing = missing
+
+
+class RuleError(RuntimeError):
+    """A rule returned something other than one ``Deps`` of the right shape per output."""
+
+
+def params(eqn: Any, *keys: str) -> Any:
+    """The values of ``eqn.params[key]`` for each key (a single value for a single key).
+
+    Args:
+        eqn: the equation whose parameters the rule reads.
+        keys: parameter names.
+
+    Raises:
+        UnknownParamsError: when a key is absent (the primitive's layout changed).
+    """
+    p = eqn.params
+    missing = [k for k in keys if k not in p]
+    if missing:
+        raise UnknownParamsError(eqn, ", ".join(repr(k) for k in missing))
+    values = tuple(p[k] for k in keys)
+    return values[0] if len(keys) == 1 else values
 
 
 @dataclass
@@ -69,10 +126,23 @@ class Context:
 
 
 def register(*names: str) -> Callable[[Rule], Rule]:
-    """Decorator: register a rule under one or more primitive names."""
+    """Decorator: register a rule under one or more primitive names.
+
+    Args:
+        names: primitive names (``eqn.primitive.name``) the rule handles.
+
+    Raises:
+        ValueError: when a name already has a rule (two rules for one primitive would
+            silently depend on import order).
+    """
 
     def deco(rule: Rule) -> Rule:
         for name in names:
+            if name in RULES:
+                raise ValueError(
+                    f"primitive '{name}' already has the rule {RULES[name].__qualname__}; "
+                    f"cannot register {rule.__qualname__} for it too"
+                )
             RULES[name] = rule
         return rule
 

@@ -2,13 +2,15 @@
 
 Modules: :mod:`.hvp` (the three HVP modes), :mod:`.compress` (seeds and batched
 products), :mod:`.decompress` (direct plans: star, column, row), :mod:`.substitution`
-(acyclic colorings), :mod:`.plans` (plan cache and the in-jit gathers), :mod:`.api`
-(public functions).
+(acyclic colorings), :mod:`.plans` (plan cache and the in-jit gathers), :mod:`.blocks`
+(jax.hessian-like block layouts for pytree inputs), :mod:`.builder` (the one builder and
+the :class:`SparseDerivative` it returns), :mod:`.api` (public functions).
 """
 
 from asdex_pipe.differentiation.api import (
     FORMATS,
     JACOBIAN_MODES,
+    SparseDerivative,
     hessian,
     hessian_from_coloring,
     jacobian,
@@ -26,6 +28,7 @@ __all__ = [
     "HVP_MODES",
     "JACOBIAN_MODES",
     "DecompressionError",
+    "SparseDerivative",
     "hessian",
     "hessian_from_coloring",
     "hvp",

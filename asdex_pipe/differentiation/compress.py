@@ -22,17 +22,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from asdex_pipe.differentiation.hvp import hvp_fn, value_and_hvp_fn
+from asdex_pipe.vocabulary import check_positive_int
 
 
 def check_chunk_size(chunk_size: Any) -> int | None:
     """Return ``chunk_size`` as a positive int or None; ValueError otherwise."""
-    if chunk_size is None:
-        return None
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
-    return int(chunk_size)
+    return check_positive_int(chunk_size, "chunk_size", allow_none=True)
 
 
 def seed_matrix(colors: Any, num_colors: int, dtype: Any) -> jax.Array:

@@ -13,39 +13,27 @@ primal computation the product already does, so callers never pay an extra forwa
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-HVP_MODES = ("fwd_over_rev", "rev_over_fwd", "rev_over_rev")
+from asdex_pipe.vocabulary import HVP_MODES, check_one_of, scalar_function
+
+__all__ = ["HVP_MODES", "check_mode", "hvp", "hvp_fn", "scalar_valued", "value_and_hvp_fn"]
 
 
 def check_mode(mode: str) -> str:
     """Return ``mode`` if it names an HVP mode, else raise ``ValueError`` listing the modes."""
-    if mode not in HVP_MODES:
-        raise ValueError(f"mode must be one of {HVP_MODES}, got {mode!r}")
-    return mode
+    return check_one_of(mode, HVP_MODES, "mode")
 
 
 def scalar_valued(f: Callable) -> Callable:
-    """``f`` with its output reshaped to ``()``; outputs of shape ``(1,)`` or ``(1, 1)`` are
-    accepted (``jnp.sum(..., keepdims=True)``), anything larger raises ``ValueError`` naming
-    the shape instead of JAX's error from deep inside ``jax.grad``."""
-
-    def g(y):
-        out = f(y)
-        leaves = jax.tree.leaves(out)
-        if len(leaves) != 1 or jnp.size(leaves[0]) != 1:
-            shapes = [jnp.shape(leaf) for leaf in leaves]
-            raise ValueError(
-                "Hessians need a scalar-valued f, but f returns output of shape "
-                f"{shapes[0] if len(shapes) == 1 else shapes}; use jacobian for "
-                "vector-valued functions"
-            )
-        return jnp.reshape(leaves[0], ())
-
-    return g
+    """``f`` with its output reshaped to ``()``. Any size-1 output counts as scalar
+    (``jnp.sum(..., keepdims=True)``; see :mod:`asdex_pipe.vocabulary`); anything larger
+    raises ``ValueError`` naming the shape instead of JAX's error from inside ``jax.grad``."""
+    return scalar_function(f)
 
 
 def hvp_fn(f: Callable, mode: str = "fwd_over_rev") -> Callable:
@@ -108,24 +96,64 @@ def value_and_hvp_fn(f: Callable, mode: str = "fwd_over_rev") -> Callable:
     return rev_over_rev
 
 
-def hvp(f: Callable, x: jax.Array, v: jax.Array, mode: str = "fwd_over_rev") -> jax.Array:
+def hvp(
+    f: Callable,
+    x: Any = None,
+    v: Any = None,
+    mode: str = "fwd_over_rev",
+    *,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
+) -> Any:
     """Hessian-vector product ``H(x) @ v`` of a scalar function, without forming ``H``.
 
     Args:
-        f: scalar-valued function of one array.
-        x: point, any shape.
-        v: direction, same shape as ``x``.
+        f: scalar-valued function (any size-1 output) of one array ``x``, or of
+            ``*args, **kwargs`` (returning ``(scalar, aux)`` with ``has_aux``).
+        x: point: one array, or one pytree of arrays (then ``f`` takes one argument).
+        v: direction, structured like the differentiated argument(s) (same shape as
+            ``x`` for one array; a tuple per argument for a tuple ``argnums``).
         mode: ``"fwd_over_rev"`` (default), ``"rev_over_fwd"`` or ``"rev_over_rev"``.
+        args: instead of ``x``, all positional arguments of ``f`` (pytrees of arrays).
+        kwargs: keyword arguments of ``f`` (data, not differentiated).
+        argnums: int or tuple of ints, the arguments to differentiate.
+        has_aux: ``f`` returns ``(output, aux)``; then ``(H @ v, aux)`` is returned.
 
     Returns:
-        Array of ``x``'s shape.
+        ``H @ v`` structured like ``v`` (of ``x``'s shape for one array).
 
     Raises:
-        ValueError: for an unknown mode or when ``v``'s shape differs from ``x``'s.
+        ValueError: for an unknown mode, or when ``v``'s structure or shapes differ from
+            the differentiated argument(s).
     """
     check_mode(mode)
-    x = jnp.asarray(x)
-    v = jnp.asarray(v, dtype=x.dtype)
-    if v.shape != x.shape:
-        raise ValueError(f"v must have x's shape {x.shape}, got {v.shape}")
-    return hvp_fn(f, mode)(x, v)
+    plain = args is None and kwargs is None and argnums == 0 and not has_aux
+    if plain and jax.tree_util.treedef_is_leaf(jax.tree.structure(x)):
+        x = jnp.asarray(x)
+        v = jnp.asarray(v, dtype=x.dtype)
+        if v.shape != x.shape:
+            raise ValueError(f"v must have x's shape {x.shape}, got {v.shape}")
+        return hvp_fn(f, mode)(x, v)
+    from asdex_pipe.arguments import input_spec
+
+    if args is None:
+        args = (x,)
+    spec = input_spec(args, kwargs, argnums, has_aux)
+    xf, data = spec.split(tuple(args), kwargs or {})
+    v_leaves, v_tree = jax.tree.flatten(v)
+    if v_tree != spec.diff_tree or any(
+        jnp.shape(a) != leaf.shape for a, leaf in zip(v_leaves, spec.diff_leaves, strict=True)
+    ):
+        raise ValueError(
+            f"v must be structured like the differentiated argument(s) {spec.diff_tree} with "
+            f"leaf shapes {[leaf.shape for leaf in spec.diff_leaves]}, got {v_tree} with "
+            f"{[jnp.shape(a) for a in v_leaves]}"
+        )
+    vf = jnp.concatenate([jnp.ravel(a).astype(xf.dtype) for a in v_leaves])
+    g = spec.flat_function(f)
+    out = spec.unravel(hvp_fn(lambda y: g(y, data), mode)(xf, vf))
+    if has_aux:
+        return out, spec.flat_function(f, aux=True)(xf, data)
+    return out

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from asdex_pipe.objectives import classic, pde, quadratic
+from asdex_pipe.objectives import classic, constrained, pde, pytree, quadratic
+from asdex_pipe.objectives.constrained import ConstrainedProblem
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,10 @@ class Objective:
         x0: ``x0(shape, dtype) -> np.ndarray``, the deterministic starting point.
         min_size: smallest number of elements the objective is defined for.
         ndim: required number of input dimensions (None = any).
+        problem: for constrained objectives, ``problem(shape) -> ConstrainedProblem`` (the
+            objective, constraints, bounds and start IPOPT needs); ``fn`` is then the
+            Lagrangian at unit multipliers, whose Hessian pattern holds for every
+            multiplier, so the pipeline's stages detect, color and store that pattern.
     """
 
     name: str
@@ -32,6 +37,12 @@ class Objective:
     x0: Callable[[tuple[int, ...], type], np.ndarray] = field(repr=False)
     min_size: int = 1
     ndim: int | None = 1
+    problem: Callable[[tuple[int, ...]], ConstrainedProblem] | None = field(
+        default=None, repr=False
+    )
+    # Pytree objectives (asdex_pipe.objectives.pytree): ``inputs(shape) -> (args, kwargs)``
+    # gives sample arguments of ``fn(*args, **kwargs)``; argument 0 is differentiated.
+    inputs: Callable[[tuple[int, ...]], tuple] | None = field(default=None, repr=False)
 
 
 def _const(value: float) -> Callable[[tuple[int, ...], type], np.ndarray]:
@@ -106,6 +117,33 @@ OBJECTIVES: dict[str, Objective] = {
             pde.conv_x0,
             min_size=1,
             ndim=2,
+        ),
+        Objective(
+            "hs071",
+            constrained.hs071_lagrangian,
+            (4,),
+            "HS071 (constrained, n=4): x0 x3 (x0+x1+x2) + x2, prod >= 25, |x|^2 = 40, 1<=x<=5",
+            constrained.hs071_x0,
+            min_size=4,
+            problem=constrained.hs071_problem,
+        ),
+        Objective(
+            "optimal_control",
+            constrained.optimal_control_lagrangian,
+            (1000,),
+            "Optimal control (constrained, n even): y' = y - y^3 + u, |u| <= 1, n/2 steps",
+            constrained.optimal_control_x0,
+            min_size=2,
+            problem=constrained.optimal_control_problem,
+        ),
+        Objective(
+            "graph_energy",
+            pytree.graph_energy,
+            (100,),
+            "Graph-Laplacian energy, params {u: per node, k: per edge} + data {load, reg}",
+            _const(0.0),
+            min_size=4,
+            inputs=pytree.graph_inputs,
         ),
     ]
 }

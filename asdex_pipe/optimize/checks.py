@@ -7,11 +7,14 @@ in milliseconds instead of after a compile or halfway through a run.
 from __future__ import annotations
 
 from collections.abc import Callable
-from numbers import Integral, Real
+from numbers import Real
 from typing import Any
 
 import jax
 import numpy as np
+
+from asdex_pipe.vocabulary import check_positive_int as _positive_int
+from asdex_pipe.vocabulary import check_scalar_output
 
 
 def as_float_array(x: Any, name: str) -> np.ndarray:
@@ -43,7 +46,9 @@ def as_float_array(x: Any, name: str) -> np.ndarray:
 
 
 def check_scalar_function(f: Callable, x: np.ndarray, name: str = "f") -> None:
-    """Check by abstract evaluation (no FLOPs) that ``f(x)`` is a real scalar.
+    """Check by abstract evaluation (no FLOPs) that ``f(x)`` is a scalar: any size-1
+    output, the one definition of :mod:`asdex_pipe.vocabulary` (callers that need ``()``
+    wrap ``f`` with :func:`asdex_pipe.vocabulary.scalar_function`).
 
     Raises:
         ValueError: if f is not callable, fails to trace at x's shape/dtype (e.g. a 2-D
@@ -59,17 +64,12 @@ def check_scalar_function(f: Callable, x: np.ndarray, name: str = "f") -> None:
             f"{name} cannot be evaluated at an input of shape {x.shape} and dtype {x.dtype}: "
             f"{type(exc).__name__}: {exc}"
         ) from exc
-    if not hasattr(out, "shape") or out.shape != ():
-        got = getattr(out, "shape", type(out).__name__)
-        raise ValueError(f"{name} must return a scalar, got output of shape {got}")
+    check_scalar_output(out, name)
 
 
 def check_positive_int(value: Any, name: str, *, allow_none: bool = False) -> None:
     """Raise ValueError unless ``value`` is an integer >= 1 (or None when allowed)."""
-    if value is None and allow_none:
-        return
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    _positive_int(value, name, allow_none=allow_none)
 
 
 def check_positive_real(value: Any, name: str) -> None:

@@ -109,7 +109,7 @@ def _matmul(h: Any, v: jax.Array) -> jax.Array:
 
 def _build(f: Callable, shape: tuple[int, ...], mode: str) -> _Compiled:
     def f_flat(xf):
-        return f(xf.reshape(shape))
+        return f(xf.reshape(shape)).reshape(())  # any size-1 output is a scalar
 
     grad = jax.grad(f_flat)
     hvp = hvp_fn(f_flat, mode)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as _dt
 import logging
+import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,44 +32,104 @@ def config_dir() -> str:
     raise FileNotFoundError("asdex_pipe's conf/ directory is missing from this installation")
 
 
-def _configure_jax(cfg: DictConfig, store_root: Path) -> None:
+_CACHE_OPTIONS = (
+    "jax_compilation_cache_dir",
+    "jax_persistent_cache_min_compile_time_secs",
+    "jax_persistent_cache_min_entry_size_bytes",
+)
+
+
+@contextlib.contextmanager
+def job_jax_config(dtype: str, store: Any, compilation_cache: bool) -> Iterator[None]:
+    """JAX configuration of one job, restored on exit whatever the job did.
+
+    Jobs of a multirun may share one process (the basic launcher): x64 and the compilation
+    cache settings are set for this job only, so a float32 job traces, keys and computes the
+    same whether a float64 job ran before it or not.
+
+    Args:
+        dtype: the job's dtype; ``"float64"`` turns ``jax_enable_x64`` on, anything else off.
+        store: the job's :class:`ArtifactStore`; a local one hosts the compilation cache.
+        compilation_cache: whether to use JAX's persistent compilation cache.
+    """
     import jax
 
-    if cfg.dtype == "float64":
-        jax.config.update("jax_enable_x64", True)
-    if cfg.store.compilation_cache:
-        jax.config.update("jax_compilation_cache_dir", str(store_root / "jax_cache"))
-        # Cache every compilation: even small ones cost a re-run seconds in total.
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-        jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    saved = {name: getattr(jax.config, name) for name in _CACHE_OPTIONS}
+    try:
+        if compilation_cache and store.location.is_local:
+            jax.config.update("jax_compilation_cache_dir", str(Path(store.root) / "jax_cache"))
+            # Cache every compilation: even small ones cost a re-run seconds in total.
+            jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+            jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        with jax.enable_x64(dtype == "float64"):
+            yield
+    finally:
+        for name, value in saved.items():
+            jax.config.update(name, value)
 
 
 def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Validate ``cfg``, run its stages, write ``result.json`` and return the result dict.
 
-    Never raises for pipeline failures: the error goes into the result (``status: failed``).
+    A ``result.json`` with status ``running`` is written first, so a job killed midway still
+    leaves its row (the sweep summary reports it as killed). Never raises for pipeline
+    failures: the error goes into the result (``status: failed``).
     """
+    from asdex_pipe.pipeline.summary import write_result
+
+    started = time.perf_counter()
+    result: dict[str, Any] = {
+        "status": "running",
+        "host": socket.gethostname(),
+        "started": _now(),
+        "stages": {},
+    }
+    write_result(out_dir, result)
+    result["status"] = "failed"
+    made: dict[str, Any] = {}  # the RunContext, once built, even if a stage then fails
+    try:
+        _run_stages(cfg, out_dir, result, made)
+        result["status"] = "ok"
+    except PipelineError as exc:
+        result["error"] = str(exc)
+        log.error("error: %s", exc)
+    except Exception as exc:  # an unexpected bug: keep the row, show the type
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        log.exception("unexpected failure")
+    finally:
+        if "ctx" in made:
+            _fill_result(made["ctx"], result)
+        result["wall_s"] = time.perf_counter() - started
+        write_result(out_dir, result)
+    if result["status"] == "ok":
+        _print_summary(result, out_dir)
+    return result
+
+
+def _run_stages(
+    cfg: DictConfig, out_dir: Path, result: dict[str, Any], made: dict[str, Any]
+) -> None:
     from asdex_pipe.pipeline.context import RunContext, resolve_objective
     from asdex_pipe.pipeline.stages import STAGE_FUNCTIONS
-    from asdex_pipe.pipeline.summary import write_result
     from asdex_pipe.store.artifact_store import ArtifactStore
 
-    result: dict[str, Any] = {"status": "failed", "stages": {}}
-    ctx = None
+    spec = schema.validate(cfg)
+    result.update(
+        objective=spec.objective_name,
+        input_shape=list(spec.input_shape),
+        n=spec.n,
+        dtype=spec.dtype,
+        mode=spec.mode,
+        coloring={"algorithm": spec.algorithm, "order": spec.order},
+    )
     try:
-        spec = schema.validate(cfg)
-        result.update(
-            objective=spec.objective_name,
-            input_shape=list(spec.input_shape),
-            n=spec.n,
-            dtype=spec.dtype,
-            mode=spec.mode,
-            coloring={"algorithm": spec.algorithm, "order": spec.order},
-        )
-        store = ArtifactStore(cfg.store.root)
-        _configure_jax(cfg, store.root)
+        store = ArtifactStore(cfg.store.root, _plain(cfg.store.storage_options))
+    except (ValueError, ImportError) as exc:
+        raise PipelineError(f"store.root={cfg.store.root!r}: {exc}") from None
+    with job_jax_config(spec.dtype, store, bool(cfg.store.compilation_cache)):
         fn, x0, description = resolve_objective(spec)
         ctx = RunContext(spec, cfg, store, out_dir, fn, x0, description)
+        made["ctx"] = ctx
         log.info(
             "asdex_pipe: %s, input_shape=%s (n=%d, %s), coloring=%s/%s, mode=%s",
             spec.objective_name,
@@ -83,20 +147,19 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
             result["stages"][name] = {**outcome, "seconds": seconds}
             extras = ", ".join(f"{k}={v}" for k, v in outcome.items() if k != "status")
             log.info("[%-8s] %-8s %8.3f s  %s", name, outcome["status"], seconds, extras)
-        result["status"] = "ok"
-    except PipelineError as exc:
-        result["error"] = str(exc)
-        log.error("error: %s", exc)
-    except Exception as exc:  # an unexpected bug: keep the row, show the type
-        result["error"] = f"{type(exc).__name__}: {exc}"
-        log.exception("unexpected failure")
-    finally:
-        if ctx is not None:
-            _fill_result(ctx, result)
-        write_result(out_dir, result)
-    if result["status"] == "ok":
-        _print_summary(result, out_dir)
-    return result
+
+
+def _plain(options: Any) -> dict[str, Any]:
+    """storage_options as a plain dict (OmegaConf nodes do not pass through fsspec)."""
+    from omegaconf import OmegaConf
+
+    if options is None:
+        return {}
+    return dict(OmegaConf.to_container(options, resolve=True))
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _fill_result(ctx: Any, result: dict[str, Any]) -> None:

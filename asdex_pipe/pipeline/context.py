@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from asdex_pipe._version import __version__
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.pipeline.errors import PipelineError
 from asdex_pipe.pipeline.schema import JobSpec
@@ -19,6 +20,38 @@ from asdex_pipe.store.artifact_store import ArtifactStore
 def now_iso() -> str:
     """Current UTC time, ISO 8601 with microseconds (sortable)."""
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
+
+
+def pytree_objective(
+    fn_spec: str | None,
+    inputs_spec: str | None,
+    argnums: Any,
+    has_aux: bool,
+    builtin: Any,
+    shape: tuple[int, ...],
+    dtype: Any,
+) -> tuple[Callable, np.ndarray, str]:
+    """``(fn, x0, description)`` of an objective with pytree / data arguments, flattened by
+    the front door (see :mod:`asdex_pipe.objectives.pytree`).
+
+    Raises:
+        ImportError, ValueError: when the function or the inputs factory cannot be loaded
+            or the arguments are malformed.
+    """
+    from asdex_pipe.objectives import load_user_function
+    from asdex_pipe.objectives.pytree import as_argnums, flat_objective, load_inputs
+
+    if fn_spec:
+        f = load_user_function(fn_spec)
+        if not inputs_spec:
+            raise ValueError("a pytree objective needs objective.inputs=module:make_inputs")
+        args, kwargs = load_inputs(inputs_spec)
+        description = f"user objective {fn_spec} (inputs {inputs_spec})"
+    else:
+        f, description = builtin.fn, builtin.description
+        args, kwargs = builtin.inputs(shape)
+    fn, x0, _ = flat_objective(f, args, kwargs, as_argnums(argnums), has_aux, np.dtype(dtype))
+    return fn, x0, description
 
 
 def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
@@ -34,9 +67,19 @@ def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
     import jax
 
     from asdex_pipe.objectives import get_objective, load_user_function
+    from asdex_pipe.vocabulary import is_scalar_output, output_shape, scalar_function
 
     dtype = np.dtype(spec.dtype)
-    if spec.fn_spec:
+    builtin = None if spec.fn_spec else get_objective(spec.objective_name)
+    if getattr(spec, "inputs_spec", None) or getattr(builtin, "inputs", None) is not None:
+        try:
+            fn, x0, description = pytree_objective(
+                spec.fn_spec, spec.inputs_spec, spec.argnums, spec.has_aux, builtin,
+                spec.shape_arg or spec.input_shape, dtype,
+            )  # fmt: skip
+        except (ImportError, ValueError) as exc:
+            raise PipelineError(f"objective could not be prepared: {exc}") from None
+    elif spec.fn_spec:
         try:
             fn = load_user_function(spec.fn_spec)
         except (ImportError, ValueError) as exc:
@@ -54,13 +97,18 @@ def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
             f"objective {spec.objective_name!r} fails on an input of shape "
             f"{list(spec.input_shape)} ({spec.dtype}): {type(exc).__name__}: {exc}"
         ) from None
-    if not hasattr(out, "shape") or tuple(out.shape) != ():
-        shape = getattr(out, "shape", type(out).__name__)
+    if not is_scalar_output(out):
+        shape = output_shape(out) if jax.tree.leaves(out) else type(out).__name__
         raise PipelineError(
             f"objective {spec.objective_name!r} must return a scalar for a Hessian, but it "
-            f"returns shape {tuple(shape) if not isinstance(shape, str) else shape}; "
+            f"returns shape {shape}; "
             "reduce it (e.g. jnp.sum) or pick another objective."
         )
+    if getattr(out, "shape", None) != ():
+        front_door = getattr(fn, "front_door", None)
+        fn = scalar_function(fn)  # stages call jax.grad, which needs shape ()
+        if front_door is not None:
+            fn.front_door = front_door  # type: ignore[attr-defined]
     return fn, x0, description
 
 
@@ -108,8 +156,6 @@ class RunContext:
 
     def provenance(self, **extra: Any) -> dict[str, Any]:
         """What an artifact records about how it was made (read by lookup and listing)."""
-        from asdex_pipe import __version__
-
         return {
             "objective": self.spec.objective_name,
             "input_shape": list(self.spec.input_shape),

@@ -137,3 +137,68 @@ def _summary(r: dict[str, Any]) -> str:
         f"{r['iterations']} iterations, f={r['f']:.6g}, |g|={r['grad_norm']:.2e}, "
         f"{r['wall_s']:.2f} s ({'converged' if r['success'] else 'not converged'})"
     )
+
+
+def ipopt_study(ctx: Any, tol: float, max_iter: int) -> dict[str, Any]:
+    """Solve the job's problem with IPOPT and the exact sparse Lagrangian Hessian.
+
+    A constrained built-in objective (one with ``problem``) is solved with its constraints,
+    bounds and start; anything else is minimised unconstrained from ``ctx.x0``. The job's
+    stored ``HVP`` coloring (of the unit-multiplier Lagrangian for constrained objectives,
+    which is the pattern for every multiplier) is reused, so IPOPT needs no detection of its
+    own; column/row colorings cannot serve a Hessian and IPOPT then colors the pattern itself.
+
+    Args:
+        ctx: the job's :class:`~asdex_pipe.pipeline.context.RunContext`.
+        tol: IPOPT's ``tol`` (evaluate.gtol).
+        max_iter: IPOPT's ``max_iter`` (evaluate.max_iter).
+
+    Returns:
+        iterations, f (objective), grad_norm (IPOPT's final dual infeasibility), wall_s
+        (time inside IPOPT), success, message, status, constraint_violation, setup_s,
+        callbacks_s, hessian_call_s (median), hessian_nnz, hessian_colors, constraints (m)
+        and f_star where known.
+    """
+    from asdex_pipe.objectives import get_objective
+    from asdex_pipe.optimize.ipopt import minimize_ipopt
+
+    problem = None if ctx.spec.fn_spec else get_objective(ctx.spec.objective_name).problem
+    coloring = ctx.coloring if ctx.coloring is not None and ctx.coloring.mode == "HVP" else None
+    options = {"tol": float(tol), "max_iter": int(max_iter)}
+    kwargs: dict[str, Any] = {"coloring": coloring, "mode": ctx.spec.mode, "options": options}
+    if ctx.spec.algorithm in ("star", "acyclic"):
+        kwargs["algorithm"] = ctx.spec.algorithm
+    f_star = None
+    if problem is not None:
+        p = problem(ctx.spec.input_shape)
+        f_star = p.f_star
+        res = minimize_ipopt(
+            p.fun,
+            np.asarray(ctx.x0, dtype=np.float64).reshape(p.x0.shape),
+            constraints=p.constraints,
+            cl=p.cl,
+            cu=p.cu,
+            lb=p.lb,
+            ub=p.ub,
+            **kwargs,
+        )
+    else:
+        res = minimize_ipopt(ctx.fn, np.asarray(ctx.x0, dtype=np.float64), **kwargs)
+    t = res.timings
+    return {
+        "iterations": res.iterations,
+        "f": res.fun,
+        "grad_norm": res.history[-1][3] if res.history else float("nan"),
+        "wall_s": t["solve_s"],
+        "success": res.success,
+        "message": res.message,
+        "status": res.status,
+        "constraint_violation": res.constraint_violation,
+        "constraints": int(res.constraints.size),
+        "setup_s": t["setup_s"],
+        "callbacks_s": t["callbacks_s"],
+        "hessian_call_s": t["callbacks"]["hessian"]["median_s"],
+        "hessian_nnz": res.hessian_nnz,
+        "hessian_colors": res.hessian_colors,
+        "f_star": f_star,
+    }

@@ -9,22 +9,12 @@ import numpy as np
 from hydra.core.config_store import ConfigStore
 
 from asdex_pipe.pipeline.errors import PipelineError
+from asdex_pipe.vocabulary import ALGORITHMS, HVP_MODES, ORDERS
 
 STAGES = ("sparsity", "coloring", "verify", "evaluate")
-HVP_MODES = ("fwd_over_rev", "rev_over_fwd", "rev_over_rev")
-ALGORITHMS = ("star", "acyclic", "column", "row")
-ORDERS = (
-    "natural",
-    "largest_first",
-    "smallest_last",
-    "incidence_degree",
-    "dynamic_largest_first",
-    "random",
-    "best",
-)
 DTYPES = ("float32", "float64")
 VERIFY_METHODS = ("auto", "matvec", "dense")
-OPTIMIZERS = ("none", "trust_ncg")
+OPTIMIZERS = ("none", "trust_ncg", "ipopt")
 
 
 @dataclass
@@ -34,6 +24,12 @@ class ObjectiveConfig:
     name: str = "rosenbrock"
     input_shape: list[int] | None = None
     fn: str | None = None
+    # Pytree objectives (asdex_pipe.objectives.pytree): a factory "module:function"
+    # returning sample (args, kwargs) of fn, the arguments to differentiate, and whether
+    # fn returns (value, aux).
+    inputs: str | None = None
+    argnums: Any = 0
+    has_aux: bool = False
 
 
 @dataclass
@@ -47,9 +43,12 @@ class ColoringConfig:
 
 @dataclass
 class StoreConfig:
-    """Artifact store root and whether JAX's compilation cache lives under it."""
+    """Artifact store root (a directory or an fsspec URL such as ``s3://bucket/prefix``), its
+    fsspec ``storage_options`` (endpoint, credentials) and whether JAX's compilation cache
+    lives under it (local roots only)."""
 
     root: str = "artifacts"
+    storage_options: dict[str, Any] = field(default_factory=dict)
     compilation_cache: bool = True
 
 
@@ -67,7 +66,9 @@ class EvaluateConfig:
     """Evaluation settings.
 
     repeats / dense_max_n: timing repeats, and the largest n for the dense comparison.
-    optimizer: ``none`` or ``trust_ncg`` (trust-NCG sparse vs HVP vs L-BFGS-B from x0).
+    optimizer: ``none``, ``trust_ncg`` (trust-NCG sparse vs HVP vs L-BFGS-B from x0) or
+        ``ipopt`` (IPOPT with the exact sparse Lagrangian Hessian; constrained objectives
+        solve with their constraints and bounds; needs the ``ipopt`` extra and float64).
     gtol / max_iter: the optimizers' stopping rule.
     hutchinson_probes: probe counts for the Hutchinson-vs-exact-diagonal study ([] = off).
     """
@@ -121,6 +122,48 @@ def _positive_shape(value: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in dims)
 
 
+def _pytree_shape(objective: Any, builtin: Any, shape: tuple[int, ...], dtype: str) -> Any:
+    """The flat input shape ``(n,)`` of a pytree objective (None for a one-array one)."""
+    factory = objective.get("inputs")
+    if factory is None and (builtin is None or getattr(builtin, "inputs", None) is None):
+        return None
+    from asdex_pipe.pipeline.context import pytree_objective
+
+    try:
+        _, x0, _ = pytree_objective(
+            objective.get("fn"),
+            factory,
+            objective.get("argnums", 0),
+            bool(objective.get("has_aux", False)),
+            builtin,
+            shape,
+            dtype,
+        )
+    except (ImportError, ValueError) as exc:
+        raise PipelineError(f"objective inputs could not be prepared: {exc}") from None
+    return (int(x0.size),)
+
+
+def _check_optimizer(optimizer: str, builtin: Any, name: str, dtype: str) -> None:
+    """Constrained objectives need IPOPT; IPOPT needs cyipopt and float64."""
+    constrained = builtin is not None and builtin.problem is not None
+    if optimizer == "trust_ncg" and constrained:
+        raise PipelineError(
+            f"objective {name!r} is constrained and trust_ncg ignores constraints; "
+            "use evaluate.optimizer=ipopt."
+        )
+    if optimizer != "ipopt":
+        return
+    if dtype != "float64":
+        raise PipelineError(f"evaluate.optimizer=ipopt works in float64, got dtype={dtype}.")
+    try:
+        import cyipopt  # noqa: F401
+    except ImportError:
+        raise PipelineError(
+            "evaluate.optimizer=ipopt needs cyipopt: pip install -e '.[ipopt]'."
+        ) from None
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """The validated, resolved job: what every stage reads."""
@@ -135,6 +178,10 @@ class JobSpec:
     postprocess: bool
     stages: tuple[str, ...]
     force: bool
+    inputs_spec: str | None = None
+    argnums: Any = 0
+    has_aux: bool = False
+    shape_arg: tuple[int, ...] | None = None  # a built-in pytree objective's size argument
 
     @property
     def n(self) -> int:
@@ -193,6 +240,8 @@ def validate(cfg: Any) -> JobSpec:
         shape = _positive_shape(cfg.objective.input_shape)
     elif builtin is not None:
         shape = builtin.default_shape
+    elif cfg.objective.get("inputs"):
+        shape = (1,)  # replaced by the flat size of the factory's arguments below
     else:
         raise PipelineError(
             "objective.input_shape is required with objective.fn, e.g. objective.input_shape=[100]."
@@ -207,10 +256,16 @@ def validate(cfg: Any) -> JobSpec:
                 f"objective {name!r} needs at least {builtin.min_size} elements, "
                 f"got input_shape {list(shape)}."
             )
+    pytree = _pytree_shape(cfg.objective, builtin, shape, cfg.dtype)
+    if pytree is not None:
+        shape_arg, shape = shape, pytree
+    else:
+        shape_arg = None
     for key in ("repeats", "dense_max_n"):
         if getattr(cfg.evaluate, key) < 0:
             raise PipelineError(f"evaluate.{key} must be >= 0, got {getattr(cfg.evaluate, key)}.")
     _one_of("evaluate.optimizer", cfg.evaluate.optimizer, OPTIMIZERS)
+    _check_optimizer(cfg.evaluate.optimizer, builtin, name, cfg.dtype)
     if not cfg.evaluate.gtol > 0 or cfg.evaluate.max_iter <= 0:
         raise PipelineError(
             f"evaluate.gtol and evaluate.max_iter must be positive, got {cfg.evaluate.gtol} "
@@ -234,4 +289,8 @@ def validate(cfg: Any) -> JobSpec:
         postprocess=bool(cfg.coloring.postprocess),
         stages=ordered,
         force=bool(cfg.force),
+        inputs_spec=cfg.objective.get("inputs"),
+        argnums=cfg.objective.get("argnums", 0),
+        has_aux=bool(cfg.objective.get("has_aux", False)),
+        shape_arg=shape_arg,
     )

@@ -17,6 +17,8 @@ log = logging.getLogger(__name__)
 SUMMARY_COLUMNS = [
     ("job", ("job",)),
     ("status", ("status",)),
+    ("host", ("host",)),
+    ("wall_s", ("wall_s",)),
     ("objective", ("objective",)),
     ("input_shape", ("input_shape",)),
     ("n", ("n",)),
@@ -32,6 +34,11 @@ SUMMARY_COLUMNS = [
     ("sparse_hessian_s", ("evaluate", "sparse_hessian_s")),
     ("gradient_s", ("evaluate", "gradient_s")),
     ("dense_hessian_s", ("evaluate", "dense_hessian_s")),
+    ("ipopt_status", ("evaluate", "optimizers", "ipopt", "status")),
+    ("ipopt_iterations", ("evaluate", "optimizers", "ipopt", "iterations")),
+    ("ipopt_f", ("evaluate", "optimizers", "ipopt", "f")),
+    ("ipopt_violation", ("evaluate", "optimizers", "ipopt", "constraint_violation")),
+    ("ipopt_s", ("evaluate", "optimizers", "ipopt", "wall_s")),
     ("error", ("error",)),
 ]
 
@@ -77,14 +84,7 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
     """
     from asdex_pipe.pipeline.sweep_plots import plot_colors_vs_n, plot_time_vs_n
 
-    results = []
-    for path in sorted(sweep_dir.glob("*/result.json"), key=lambda p: _job_sort_key(p.parent)):
-        try:
-            result = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            result = {"status": "failed", "error": f"unreadable result.json: {exc}"}
-        result.setdefault("job", path.parent.name)
-        results.append(result)
+    results = [_job_result(job) for job in _job_dirs(sweep_dir)]
     rows = [[_cell(_dig(r, col)) for _, col in SUMMARY_COLUMNS] for r in results]
     plots = []
     for name, plot in (("time_vs_n.png", plot_time_vs_n), ("colors_vs_n.png", plot_colors_vs_n)):
@@ -112,6 +112,36 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
     md_path.write_text("\n".join(lines) + "\n")
     failed = sum(1 for r in rows if r[1] != "ok")
     return csv_path, md_path, failed
+
+
+#: What a job that stopped without writing its final result.json gets in its row.
+KILLED = (
+    "the job stopped before writing its result (killed, timed out or crashed); "
+    "re-run the sweep to redo it"
+)
+
+
+def _job_dirs(sweep_dir: Path) -> list[Path]:
+    """Every job directory of the sweep: one with a result.json or Hydra's .hydra record."""
+    jobs = {p.parent for p in sweep_dir.glob("*/result.json")}
+    jobs |= {p.parent for p in sweep_dir.glob("*/.hydra")}
+    return sorted(jobs, key=_job_sort_key)
+
+
+def _job_result(job: Path) -> dict[str, Any]:
+    """The job's result.json; a job killed midway (status ``running`` or none) is ``killed``."""
+    path = job / "result.json"
+    if not path.exists():
+        result: dict[str, Any] = {"status": "killed", "error": KILLED}
+    else:
+        try:
+            result = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            result = {"status": "failed", "error": f"unreadable result.json: {exc}"}
+        if result.get("status") == "running":
+            result = {**result, "status": "killed", "error": KILLED}
+    result.setdefault("job", job.name)
+    return result
 
 
 def _job_sort_key(path: Path) -> tuple[int, str]:

@@ -43,7 +43,7 @@ def plot_time_vs_n(results: list[dict[str, Any]], path: Path) -> Path | None:
     xs, ys = [], []
     for what, by_label in curves.items():
         for label, pts in by_label.items():
-            n, t = zip(*pts)
+            n, t = zip(*pts, strict=True)
             ax.plot(n, t, styles[what], label=f"{what} ({label})")
             xs += n
             ys += t
@@ -69,7 +69,7 @@ def plot_colors_vs_n(results: list[dict[str, Any]], path: Path) -> Path | None:
     fig, ax = plt.subplots(figsize=(7, 5), dpi=120)
     xs = []
     for label, pts in by_label.items():
-        n, k = zip(*pts)
+        n, k = zip(*pts, strict=True)
         ax.plot(n, k, "o-", label=label)
         xs += n
     _log_if_spanning(ax, xs, "x")

@@ -1,40 +1,47 @@
-"""A content-addressed store of pattern artifacts on the filesystem.
+"""A content-addressed store of pattern artifacts, on a local filesystem or an object store.
 
-Layout under the root (default ``artifacts/``)::
+Layout under the root (default ``artifacts/``; or ``s3://bucket/prefix``)::
 
-    sparsity/<key>.zarr     SparsityPattern of an objective's Hessian
-    coloring/<key>.zarr     ColoredPattern built from it
-    jax_cache/              JAX's persistent compilation cache
+    sparsity/<key>.json                     pointer: names the published artifact of <key>
+    sparsity/<key>.<stamp>-<random>.zarr    SparsityPattern of an objective's Hessian
+    coloring/<key>.json, coloring/<key>.<stamp>-<random>.zarr    ColoredPattern built from it
+    jax_cache/                              JAX's persistent compilation cache (local roots)
 
-Each artifact's ``provenance`` attribute records what it was built from
-(objective, input_shape, dtype, algorithm, order, created, key), which the
-lookup and listing read without knowing any hash. Writers of the same key may
-run concurrently (parallel sweep jobs): each builds its copy under a private
-temporary name and renames it into place; the first rename wins and the others
-discard theirs, so no reader ever sees a partial artifact.
+Publication works the same everywhere (see :mod:`asdex_pipe.store.publish`): each writer
+writes its own uniquely named group, then tries to create the key's pointer once; one
+writer wins, the others delete their copy and use the winner's. Readers only follow
+pointers, and every load is validated and checked against its checksum, so no partial or
+damaged artifact is ever used. Each artifact's ``provenance`` attribute records what it was
+built from (objective, input_shape, dtype, algorithm, order, created, key), which the lookup
+and listing read without knowing any hash.
 """
 
 from __future__ import annotations
 
+import datetime as _dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
-from asdex_pipe.store.formats import ArtifactError, save_record
+from asdex_pipe.store import publish, records
+from asdex_pipe.store.formats import ArtifactError, write_new_record, zarr_store
+from asdex_pipe.store.location import Location
 
 log = logging.getLogger(__name__)
 
 KINDS = {"sparsity": SparsityPattern, "coloring": ColoredPattern}
+# A pointer found invalid is replaced; a few rounds cover writers racing to replace it.
+_PUBLISH_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
 class ArtifactInfo:
-    """What the listing shows of one stored artifact."""
+    """What the listing shows of one published artifact."""
 
     kind: str
-    path: Path
+    path: str
     key: str
     objective: str
     input_shape: tuple[int, ...]
@@ -46,55 +53,128 @@ class ArtifactInfo:
     created: str
 
 
+@dataclass(frozen=True)
+class Leftover:
+    """An artifact group no pointer names: a lost race, a killed writer or a replaced artifact."""
+
+    kind: str
+    name: str
+    path: str
+    written: _dt.datetime
+
+
 class ArtifactStore:
-    """Content-addressed artifact store rooted at a directory.
+    """Content-addressed artifact store.
 
     Args:
-        root: directory of the store; relative paths are taken from the current directory.
+        root: local directory (relative paths are taken from the current directory) or an
+            fsspec URL, ``file://...`` or ``s3://bucket/prefix``.
+        storage_options: fsspec options for a URL root, e.g. ``{"endpoint_url": ...}`` or
+            credentials (``key``, ``secret``); ignored for local roots.
+
+    Raises:
+        ValueError: for a URL scheme without an atomic create-once write.
+        ImportError: for ``s3://`` without ``s3fs`` (``pip install 'asdex_pipe[s3]'``).
     """
 
-    def __init__(self, root: str | Path):
-        self.root = Path(root).expanduser().resolve()
+    def __init__(self, root: Any, storage_options: Mapping[str, Any] | None = None):
+        self.location = Location.of(root, storage_options)
+        publish.check_protocol(self.location)
+        if not self.location.is_local:
+            self.location.fs()  # fail now, with the extra to install, if s3fs is missing
 
-    def path(self, kind: str, key: str) -> Path:
-        """Where the artifact of ``kind`` (``"sparsity"`` or ``"coloring"``) and ``key`` lives."""
+    @property
+    def root(self) -> str:
+        """The store's root: an absolute local path or a URL."""
+        return self.location.url
+
+    @property
+    def storage_options(self) -> dict[str, Any]:
+        """fsspec options of a URL root ({} for local roots)."""
+        return dict(self.location.storage_options)
+
+    def _check_kind(self, kind: str) -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
-        return self.root / kind / f"{key}.zarr"
+
+    def _pointer(self, kind: str, key: str) -> publish.Pointer | None:
+        """The key's pointer; None when unpublished. Raises PointerError when damaged."""
+        blob = publish.read_object(self.location, f"{kind}/{key}.json")
+        if blob is None:
+            return None
+        return publish.Pointer.from_json(blob, key, self.location.child(kind, f"{key}.json"))
+
+    def path(self, kind: str, key: str) -> str | None:
+        """Path or URL of the published artifact of ``kind`` and ``key``; None if unpublished."""
+        self._check_kind(kind)
+        try:
+            pointer = self._pointer(kind, key)
+        except publish.PointerError:
+            return None
+        return None if pointer is None else self.location.child(kind, pointer.artifact)
 
     def load(self, kind: str, key: str) -> SparsityPattern | ColoredPattern | None:
-        """Return the stored artifact, or None when absent or invalid (an invalid one is logged)."""
-        path = self.path(kind, key)
-        if not path.exists():
-            return None
+        """The published artifact, or None when absent or invalid (an invalid one is logged)."""
+        self._check_kind(kind)
         try:
-            return KINDS[kind].load(path)
-        except ArtifactError as exc:
+            pointer = self._pointer(kind, key)
+            if pointer is None:
+                return None
+            url = self.location.child(kind, pointer.artifact)
+            artifact, attrs = self._load_at(kind, url)
+            if attrs["checksum"] != pointer.checksum:
+                raise ArtifactError(f"{url} does not match the checksum its pointer publishes")
+            return artifact
+        except (ArtifactError, publish.PointerError) as exc:
             log.warning("ignoring invalid artifact (it will be recomputed): %s", exc)
             return None
 
-    def save(self, kind: str, key: str, artifact: SparsityPattern | ColoredPattern) -> Path:
-        """Store ``artifact`` under ``key`` atomically; an equal concurrent write is not an error.
+    def _load_at(self, kind: str, url: str) -> tuple[Any, dict[str, Any]]:
+        from asdex_pipe.store import formats
 
-        A valid artifact already at the path is kept (same key, same content); an invalid one
-        (e.g. tampered) is replaced.
+        arrays, attrs = formats.load_record(url, storage_options=self.storage_options)
+        out = records.decode(KINDS[kind], arrays, attrs, source=url)
+        formats.verify_checksum(arrays, attrs, url)
+        return out, attrs
+
+    def save(self, kind: str, key: str, artifact: SparsityPattern | ColoredPattern) -> str:
+        """Write ``artifact`` and publish it under ``key``; returns the published path or URL.
+
+        When another writer published ``key`` first, its artifact is kept (same key, same
+        content) and ours is deleted; a published artifact that fails validation (tampered,
+        damaged) is replaced.
         """
-        path = self.path(kind, key)
-        arrays, attrs = artifact._to_record()
-        keep_existing = self.load(kind, key) is not None
-        save_record(path, arrays, attrs, replace=not keep_existing)
-        return path
+        self._check_kind(kind)
+        if not isinstance(artifact, KINDS[kind]):
+            raise TypeError(f"a {kind} artifact must be a {KINDS[kind].__name__}")
+        name = publish.unique_name(key)
+        url = self.location.child(kind, name)
+        attrs = write_new_record(url, *records.encode(artifact), self.storage_options)
+        pointer = publish.Pointer(name, attrs["checksum"], _now())
+        for _ in range(_PUBLISH_ATTEMPTS):
+            if publish.create_once(self.location, f"{kind}/{key}.json", pointer.to_json()):
+                return url
+            if self.load(kind, key) is not None:
+                publish.remove(self.location, f"{kind}/{name}", recursive=True)
+                return self.path(kind, key) or url
+            # The published one is invalid: withdraw its pointer (its group becomes a
+            # leftover for `clean`) and try again.
+            publish.remove(self.location, f"{kind}/{key}.json")
+        raise ArtifactError(f"could not publish {url}: the pointer of {key!r} kept changing")
 
     def entries(self) -> list[ArtifactInfo]:
-        """All valid-looking artifacts in the store, oldest first (reads attributes only)."""
-        import zarr
-
+        """All published artifacts in the store, oldest first (reads attributes only)."""
         out = []
         for kind in KINDS:
-            for path in sorted((self.root / kind).glob("*.zarr")):
+            for name in publish.list_names(self.location, kind):
+                if not name.endswith(".json") or name.startswith("."):
+                    continue
+                key = name[: -len(".json")]
                 try:
-                    attrs = dict(zarr.open_group(str(path), mode="r").attrs)
-                except Exception:  # a foreign or broken directory: not ours to list
+                    pointer = self._pointer(kind, key)
+                    url = self.location.child(kind, pointer.artifact)
+                    attrs = self._attrs(url)
+                except Exception:  # a damaged pointer or group: not listed, `load` says why
                     continue
                 if "kind" not in attrs:
                     continue
@@ -102,8 +182,8 @@ class ArtifactStore:
                 out.append(
                     ArtifactInfo(
                         kind=kind,
-                        path=path,
-                        key=path.stem,
+                        path=url,
+                        key=key,
                         objective=str(prov.get("objective", "?")),
                         input_shape=tuple(prov.get("input_shape", ())),
                         nnz=int(attrs.get("nnz", -1)),
@@ -116,6 +196,44 @@ class ArtifactStore:
                 )
         return sorted(out, key=lambda e: e.created)
 
+    def _attrs(self, url: str) -> dict[str, Any]:
+        import zarr
+
+        return dict(zarr.open_group(zarr_store(url, self.storage_options), mode="r").attrs)
+
+    def leftovers(self, older_than: _dt.timedelta = _dt.timedelta(0)) -> list[Leftover]:
+        """Artifact groups no pointer names, written more than ``older_than`` ago.
+
+        A writer still at work also has an unpublished group, so clean with a margin longer
+        than the slowest write.
+        """
+        cutoff = _dt.datetime.now(_dt.UTC) - older_than
+        out = []
+        for kind in KINDS:
+            names = publish.list_names(self.location, kind)
+            published = set()
+            for name in names:
+                if name.endswith(".json") and not name.startswith("."):
+                    try:
+                        pointer = self._pointer(kind, name[: -len(".json")])
+                    except publish.PointerError:
+                        continue
+                    if pointer is not None:
+                        published.add(pointer.artifact)
+            for name in names:
+                parsed = publish.split_name(name)
+                if parsed is None or name in published or parsed[1] > cutoff:
+                    continue
+                out.append(Leftover(kind, name, self.location.child(kind, name), parsed[1]))
+        return out
+
+    def clean(self, older_than: _dt.timedelta = _dt.timedelta(hours=1)) -> list[Leftover]:
+        """Delete the :meth:`leftovers` older than ``older_than``; returns what was deleted."""
+        gone = self.leftovers(older_than)
+        for item in gone:
+            publish.remove(self.location, f"{item.kind}/{item.name}", recursive=True)
+        return gone
+
     def lookup(
         self,
         objective: str,
@@ -125,8 +243,8 @@ class ArtifactStore:
         algorithm: str | None = None,
         order: str | None = None,
         mode: str | None = None,
-    ) -> Path:
-        """Find the newest artifact for an objective and shape without knowing its hash.
+    ) -> str:
+        """Find the newest published artifact for an objective and shape without its hash.
 
         Args:
             objective: objective name as recorded by the pipeline (e.g. ``"rosenbrock"``).
@@ -136,15 +254,19 @@ class ArtifactStore:
             mode: ``"HVP"``/``"JVP"``/``"VJP"``; an HVP evaluation mode such as
                 ``"fwd_over_rev"`` means ``"HVP"`` (colorings do not depend on it).
 
+        Returns:
+            The artifact's path (local root) or URL.
+
         Raises:
             FileNotFoundError: listing what the store does hold for that objective.
         """
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         if mode is not None and mode not in ("HVP", "JVP", "VJP"):
             mode = "HVP"
+        entries = self.entries()
         matches = [
             e
-            for e in self.entries()
+            for e in entries
             if e.kind == kind
             and e.objective == objective
             and e.input_shape == shape
@@ -155,7 +277,7 @@ class ArtifactStore:
         if not matches:
             held = [
                 f"{e.kind} {e.input_shape} {e.algorithm or ''}".strip()
-                for e in self.entries()
+                for e in entries
                 if e.objective == objective
             ]
             raise FileNotFoundError(
@@ -164,3 +286,7 @@ class ArtifactStore:
                 + f" in {self.root}; it holds for {objective!r}: {held or 'nothing'}"
             )
         return matches[-1].path
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")

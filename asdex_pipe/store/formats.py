@@ -1,9 +1,11 @@
 """Reading and writing artifact records as ``.npz`` files or Zarr v3 groups.
 
 A record is a set of named 1-D integer arrays plus a JSON-serialisable
-attribute dict. Both formats are written atomically (built under a temporary
-name in the same directory, then renamed into place) and validated on load:
-nothing is unpickled or executed.
+attribute dict. :func:`save_record` writes a local file atomically (built under a
+temporary name in the same directory, then renamed into place);
+:func:`write_new_record` writes a Zarr group at a fresh, unique location (local or
+an object store), which the artifact store then publishes. Loads validate and
+never unpickle or execute anything.
 
 Zarr layout (one group per artifact)::
 
@@ -64,24 +66,10 @@ def _temp_sibling(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{uuid.uuid4().hex[:8]}")
 
 
-def save_record(
-    path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any], *, replace: bool = True
-) -> bool:
-    """Atomically write a record to ``path`` (``.npz`` or ``.zarr`` by suffix).
-
-    Args:
-        path: destination; its parent directory is created if needed.
-        arrays: name -> 1-D integer array (names from rows, cols, colors).
-        attrs: JSON-serialisable attributes; ``format_version`` and ``checksum`` are added.
-        replace: when False and a Zarr artifact already sits at ``path`` (for example one a
-            concurrent writer of the same content-addressed key just finished), keep it and
-            discard ours.
-
-    Returns:
-        True if this call's record is the one now at ``path``.
-    """
-    path = Path(path)
-    suffix = _suffix(path)
+def _prepared_attrs(
+    path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any]
+) -> dict[str, Any]:
+    """``attrs`` with ``format_version`` and ``checksum`` added, as a reader will see them."""
     attrs = {**attrs, "format_version": FORMAT_VERSION}
     try:
         attrs_json = json.dumps(attrs)
@@ -93,6 +81,30 @@ def save_record(
     # The checksum is taken over the attributes as a reader will see them (after JSON).
     attrs = json.loads(attrs_json)
     attrs["checksum"] = {"algorithm": "crc32", "value": checksum(arrays, attrs)}
+    return attrs
+
+
+def save_record(path: Any, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
+    """Atomically write a record to a local ``path`` (``.npz`` or ``.zarr`` by suffix).
+
+    An existing file or group at ``path`` is replaced.
+
+    Args:
+        path: local destination; its parent directory is created if needed.
+        arrays: name -> 1-D integer array (names from rows, cols, colors).
+        attrs: JSON-serialisable attributes; ``format_version`` and ``checksum`` are added.
+    """
+    from asdex_pipe.store.location import local_path
+
+    local = local_path(path if not isinstance(path, Path) else str(path))
+    if local is None:
+        raise ValueError(
+            f"save() writes local files only, got {str(path)!r}; to put artifacts on an object "
+            "store use an ArtifactStore (python -m asdex_pipe store.root=s3://...)"
+        )
+    path = local
+    suffix = _suffix(path)
+    attrs = _prepared_attrs(path, arrays, attrs)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = _temp_sibling(path, "tmp")
     try:
@@ -100,9 +112,9 @@ def save_record(
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays, **{_ATTRS_KEY: np.array(json.dumps(attrs))})
             os.replace(tmp, path)
-            return True
-        _write_zarr(tmp, arrays, attrs)
-        return _replace_dir(tmp, path, replace)
+            return
+        _write_zarr(str(tmp), arrays, attrs)
+        _replace_dir(tmp, path)
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -110,10 +122,40 @@ def save_record(
             tmp.unlink()
 
 
-def _write_zarr(path: Path, arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> None:
+def write_new_record(
+    url: str,
+    arrays: dict[str, np.ndarray],
+    attrs: dict[str, Any],
+    storage_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write a record as a Zarr group at ``url``, a location nobody else writes to.
+
+    Not atomic by itself: the artifact store writes under a unique name and only then
+    publishes it. The attributes go last, so a group with attributes was fully written.
+
+    Args:
+        url: local path or fsspec URL ending in ``.zarr``; must not exist yet.
+        arrays, attrs: the record, as for :func:`save_record`.
+        storage_options: fsspec options for a remote URL.
+
+    Returns:
+        The attributes as written (with ``format_version`` and ``checksum``).
+    """
+    _suffix(Path(url))
+    attrs = _prepared_attrs(url, arrays, attrs)
+    _write_zarr(url, arrays, attrs, storage_options)
+    return attrs
+
+
+def _write_zarr(
+    url: str,
+    arrays: dict[str, np.ndarray],
+    attrs: dict[str, Any],
+    storage_options: dict[str, Any] | None = None,
+) -> None:
     import zarr
 
-    group = zarr.open_group(store=str(path), mode="w", zarr_format=3)
+    group = zarr.open_group(store=zarr_store(url, storage_options), mode="w", zarr_format=3)
     for name, data in arrays.items():
         data = np.ascontiguousarray(data)
         arr = group.create_array(
@@ -125,27 +167,42 @@ def _write_zarr(path: Path, arrays: dict[str, np.ndarray], attrs: dict[str, Any]
     group.attrs.update(attrs)
 
 
-def _replace_dir(tmp: Path, path: Path, replace: bool = True) -> bool:
-    """Rename directory ``tmp`` to ``path``; an existing ``path`` is replaced only if asked."""
+def zarr_store(url: str, storage_options: dict[str, Any] | None = None) -> Any:
+    """What ``zarr.open_group`` takes for ``url``: a local path string or an fsspec store.
+
+    Args:
+        url: local path, ``file://`` or remote fsspec URL of a Zarr group.
+        storage_options: fsspec options for a remote URL.
+    """
+    from asdex_pipe.store.location import filesystem, local_path
+
+    local = local_path(url)
+    if local is not None:
+        return str(local)
+    from zarr.storage import FsspecStore
+
+    fs, path = filesystem(url, {**(storage_options or {}), "asynchronous": True})
+    return FsspecStore(fs, path=path)
+
+
+def _replace_dir(tmp: Path, path: Path) -> None:
+    """Rename directory ``tmp`` to ``path``, replacing what is there."""
     try:
         os.rename(tmp, path)
-        return True
+        return
     except OSError:
         if not path.exists():
             raise
-    if not replace:
-        return False
     old = _temp_sibling(path, "old")
     os.rename(path, old)
     try:
         os.rename(tmp, path)
     except OSError:
-        # Another writer put its copy in place first; theirs is as good as ours.
+        # Another writer put its copy in place first; it holds the same content.
         if not path.exists():
             os.rename(old, path)
             raise
     shutil.rmtree(old, ignore_errors=True)
-    return True
 
 
 def checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any]) -> int:
@@ -184,14 +241,17 @@ def verify_checksum(arrays: dict[str, np.ndarray], attrs: dict[str, Any], source
         )
 
 
-def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Read a record written by :func:`save_record`.
+def load_record(
+    path: Any, storage_options: dict[str, Any] | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Read a record written by :func:`save_record` or :func:`write_new_record`.
 
     The content is not compared with its checksum here: callers validate it first (for the
     most specific message) and then call :func:`verify_checksum`.
 
     Args:
-        path: a ``.npz`` file or ``.zarr`` group.
+        path: a ``.npz`` file or ``.zarr`` group: local path or fsspec URL.
+        storage_options: fsspec options for a remote URL (endpoint, credentials).
 
     Returns:
         (arrays, attrs): the 1-D integer arrays by name, and the attribute dict.
@@ -201,12 +261,29 @@ def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
             format version, or malformed (attributes not a JSON object, a bad or missing
             checksum attribute, arrays not 1-D integer, unexpected entries).
     """
-    path = Path(path)
-    suffix = _suffix(path)
-    if not path.exists():
-        raise ArtifactError(f"no artifact at {str(path)!r}")
+    from asdex_pipe.store.location import filesystem, local_path
+
+    where = str(path)
+    suffix = _suffix(Path(where))
+    local = local_path(where)
+    if local is not None:
+        if not local.exists():
+            raise ArtifactError(f"no artifact at {where!r}")
+        where = str(local)
+    else:
+        fs, inner = filesystem(where, storage_options)
+        if not fs.exists(inner):
+            raise ArtifactError(f"no artifact at {where!r}")
+    path = where
     try:
-        arrays, attrs = _read_npz(path) if suffix == ".npz" else _read_zarr(path)
+        if suffix == ".npz":
+            if local is not None:
+                arrays, attrs = _read_npz(path, path)
+            else:
+                with fs.open(inner, "rb") as fh:
+                    arrays, attrs = _read_npz(fh, path)
+        else:
+            arrays, attrs = _read_zarr(path, storage_options)
     except ArtifactError:
         raise
     except Exception as exc:
@@ -239,7 +316,7 @@ def load_record(path: Any) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, attrs
 
 
-def _check_checksum_attr(value: Any, path: Path) -> None:
+def _check_checksum_attr(value: Any, path: Any) -> None:
     if value is None:
         raise ArtifactError(f"{path} is corrupt: it has no 'checksum' attribute")
     if (
@@ -256,7 +333,7 @@ def _check_checksum_attr(value: Any, path: Path) -> None:
         )
 
 
-def _unexpected(path: Path, names: Any) -> None:
+def _unexpected(path: Any, names: Any) -> None:
     extra = sorted(set(names) - {*_ARRAY_NAMES, _ATTRS_KEY})
     if extra:
         raise ArtifactError(
@@ -265,8 +342,8 @@ def _unexpected(path: Path, names: Any) -> None:
         )
 
 
-def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    with np.load(path, allow_pickle=False) as data:
+def _read_npz(source: Any, path: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    with np.load(source, allow_pickle=False) as data:
         if _ATTRS_KEY not in data.files:
             raise ArtifactError(f"{path} has no attributes record; not an asdex_pipe artifact")
         _unexpected(path, data.files)
@@ -286,10 +363,12 @@ def _read_npz(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     return arrays, attrs
 
 
-def _read_zarr(path: Path) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _read_zarr(
+    path: str, storage_options: dict[str, Any] | None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     import zarr
 
-    group = zarr.open_group(store=str(path), mode="r")
+    group = zarr.open_group(store=zarr_store(path, storage_options), mode="r")
     attrs = dict(group.attrs)
     if "kind" not in attrs:
         raise ArtifactError(f"{path} has no artifact attributes; it was not completely written")

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from asdex_pipe._version import __version__
+
 KEY_LENGTH = 16  # hex characters; 64 bits is plenty for a local store
 
 
@@ -60,8 +62,6 @@ def sparsity_key(
 ) -> str:
     """Key of the Hessian sparsity artifact of ``f`` at (input_shape, dtype)."""
     import jax
-
-    from asdex_pipe import __version__
 
     return digest(
         {

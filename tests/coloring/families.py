@@ -45,8 +45,8 @@ def stencil(shape: tuple[int, ...], offsets: list[tuple[int, ...]]) -> SparsityP
     idx = np.arange(int(np.prod(shape))).reshape(shape)
     rows, cols = [], []
     for off in offsets:
-        src = tuple(slice(max(0, -o), s - max(0, o)) for o, s in zip(off, shape))
-        dst = tuple(slice(max(0, o), s - max(0, -o)) for o, s in zip(off, shape))
+        src = tuple(slice(max(0, -o), s - max(0, o)) for o, s in zip(off, shape, strict=True))
+        dst = tuple(slice(max(0, o), s - max(0, -o)) for o, s in zip(off, shape, strict=True))
         rows.append(idx[src].ravel())
         cols.append(idx[dst].ravel())
     n = idx.size

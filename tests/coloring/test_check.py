@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from asdex_pipe import SparsityPattern
 from asdex_pipe.coloring import (
@@ -11,6 +13,7 @@ from asdex_pipe.coloring import (
     check_coloring_symmetric,
 )
 from tests.coloring import families as fam
+from tests.differentiation.helpers import is_acyclic, is_star
 
 
 def test_column_checker_both_directions():
@@ -54,3 +57,61 @@ def test_acyclic_checker_rejects_bicolored_cycle():
 def test_symmetric_checker_needs_symmetric_pattern():
     with pytest.raises(ValueError, match="symmetric pattern"):
         check_coloring_symmetric(SparsityPattern.from_coo([0], [1], (2, 2)), [0, 1])
+
+
+# ------------------------------------------- against brute force, both grouping paths
+def _cols_ok(p, c) -> bool:
+    """Definition: no row holds two columns of one color (Python loops)."""
+    seen = set()
+    for i, j in zip(p.rows.tolist(), p.cols.tolist(), strict=True):
+        if (i, c[j]) in seen:
+            return False
+        seen.add((i, c[j]))
+    return True
+
+
+@st.composite
+def colored(draw, symmetric: bool):
+    n = draw(st.integers(1, 14))
+    m = n if symmetric else draw(st.integers(1, 14))
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    a = rng.random((m, n)) < draw(st.floats(0.05, 0.6))
+    if symmetric:
+        a = a | a.T | np.eye(n, dtype=bool)
+    k = draw(st.integers(1, n))
+    colors = rng.integers(0, k, n)
+    # Spread-out color values make the (vertex, color) table too large: the sort path.
+    if draw(st.booleans()):
+        colors = colors * 997
+    return SparsityPattern.from_dense(a), colors
+
+
+@settings(max_examples=200, deadline=None)
+@given(colored(symmetric=False))
+def test_column_and_row_checkers_match_the_definition(case):
+    p, colors = case
+    try:
+        check_coloring_cols(p, colors)
+        accepted = True
+    except InvalidColoringError:
+        accepted = False
+    assert accepted == _cols_ok(p, colors)
+    try:
+        check_coloring_rows(p.transpose(), colors)
+        accepted_rows = True
+    except InvalidColoringError:
+        accepted_rows = False
+    assert accepted_rows == accepted
+
+
+@settings(max_examples=200, deadline=None)
+@given(colored(symmetric=True), st.sampled_from(["star", "acyclic"]))
+def test_symmetric_checker_matches_the_definition(case, algorithm):
+    p, colors = case
+    brute = is_star if algorithm == "star" else is_acyclic
+    try:
+        check_coloring_symmetric(p, colors, algorithm)
+        accepted = True
+    except InvalidColoringError:
+        accepted = False
+    assert accepted == brute(p, colors)

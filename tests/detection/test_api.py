@@ -16,6 +16,7 @@ from asdex_pipe.detection import (
     hessian_sparsity,
     jacobian_sparsity,
 )
+from asdex_pipe.detection.registry import RULES, RuleError, params, register
 from tests.numerical import numerical_hessian_pattern
 from tests.zoo import rosenbrock
 
@@ -127,6 +128,7 @@ def test_integer_and_boolean_outputs_have_no_dependencies():
     assert p.nnz == 0
 
 
+@pytest.mark.slow
 def test_million_rosenbrock_runs():
     p = hessian_sparsity(rosenbrock, 10**6)
     assert p.nnz == 3 * 10**6 - 2
@@ -135,10 +137,8 @@ def test_million_rosenbrock_runs():
 def test_rule_that_misses_a_parameter_falls_back_conservatively(monkeypatch):
     # What a primitive whose parameters changed in another jax version looks like to
     # its rule (scan lost num_consts/num_carry in jax 0.11).
-    from asdex_pipe.detection.registry import RULES
-
     def outdated_rule(eqn, invals, ctx):
-        return eqn.params["num_carry"]
+        return params(eqn, "num_carry")
 
     monkeypatch.setitem(RULES, "cumsum", outdated_rule)
 
@@ -146,11 +146,49 @@ def test_rule_that_misses_a_parameter_falls_back_conservatively(monkeypatch):
         return jnp.concatenate([jnp.cumsum(x[:3]), x[3:] ** 2])
 
     with pytest.warns(UnknownPrimitiveWarning, match="does not understand the parameters"):
-        p = jacobian_sparsity(f, 5)
+        p = jacobian_sparsity(jax.jit(f), 5)
     ref = np.zeros((5, 5), dtype=bool)
     ref[:3, :3] = True
     ref[3, 3] = ref[4, 4] = True
     assert (p.todense() == ref).all()
+
+
+def _buggy_rule(eqn, invals, ctx):
+    return {}["a bug, not a parameter layout"]
+
+
+def test_a_bug_inside_a_nested_jaxpr_raises_instead_of_going_dense(monkeypatch):
+    monkeypatch.setitem(RULES, "cumsum", _buggy_rule)
+
+    @jax.jit
+    def f(x):
+        return jax.jit(lambda y: jnp.cumsum(y) * 2)(x)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownPrimitiveWarning)
+        with pytest.raises(KeyError, match="a bug"):
+            jacobian_sparsity(f, 5)
+
+
+@pytest.mark.parametrize(
+    "wrong, match",
+    [
+        (lambda eqn, invals, ctx: [], "returned 0 results for 1 outputs"),
+        (lambda eqn, invals, ctx: [invals[0], invals[0]], "returned 2 results"),
+        (lambda eqn, invals, ctx: [invals[0].with_shape((5,))], r"shape \(5,\) for output 0"),
+        (lambda eqn, invals, ctx: invals[0], "returned Deps"),
+    ],
+)
+def test_rule_results_are_checked(monkeypatch, wrong, match):
+    monkeypatch.setitem(RULES, "cumsum", wrong)
+    with pytest.raises(RuleError, match=match):
+        jacobian_sparsity(lambda x: jnp.cumsum(x.reshape(5, 1), axis=0), 5)
+
+
+def test_registering_a_name_twice_raises():
+    with pytest.raises(ValueError, match="already has the rule"):
+        register("sin")(_buggy_rule)
+    assert RULES["sin"] is not _buggy_rule
 
 
 @pytest.mark.parametrize("low", [jnp.bfloat16, jnp.float8_e4m3fn])

@@ -60,7 +60,7 @@ def test_aggregate_large_key_space_uses_sort_path():
     src = rng.integers(0, 50, 80)
     out = D.aggregate(d, dst, src, (40,))
     ref = np.zeros((40, 200_000), dtype=bool)
-    for i, j in zip(dst, src):
+    for i, j in zip(dst, src, strict=True):
         ref[i] |= m[j]
     assert (_dense(out) == ref).all()
 
@@ -82,3 +82,14 @@ def test_reduce_all_and_identity():
     r = D.reduce_all(ident, (2,))
     assert (_dense(r) == np.ones((2, 6), dtype=bool)).all()
     assert D.equal(ident, D.identity((6,)))
+
+
+def test_retagging_columns_and_forgetting_values_keep_the_pattern():
+    rng = np.random.default_rng(5)
+    d, m = _random(rng, 6, 5)
+    wide = d.with_ncols(9)
+    assert wide.ncols == 9 and (_dense(wide)[:, :5] == m).all() and not _dense(wide)[:, 5:].any()
+    c = D.constant(np.arange(4.0), 3)
+    assert c.value is not None and c.without_value().value is None
+    assert D.equal(c.without_value(), D.empty((4,), 3))
+    assert D.equal(d.without_value(), d) and d.without_value().ncols == 5

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.detection import RULES, hessian_sparsity, jacobian_sparsity
-from tests.numerical import numerical_jacobian_pattern
+from asdex_pipe.detection import (
+    RULES,
+    UnknownPrimitiveWarning,
+    hessian_sparsity,
+    jacobian_sparsity,
+)
+from tests.numerical import numerical_hessian_pattern, numerical_jacobian_pattern
 
 
 def dense(f, shape):
@@ -145,7 +152,7 @@ def test_registry_covers_the_issue_families():
         "sin", "integer_pow", "select_n", "convert_element_type", "reshape", "pad", "gather",
         "scatter-add", "dynamic_slice", "reduce_sum", "cumsum", "sort", "top_k", "dot_general",
         "conv_general_dilated", "reduce_window_max", "select_and_scatter_add", "cholesky",
-        "eigh", "svd", "qr", "lu", "triangular_solve", "fft", "pjit", "custom_jvp_call",
+        "eigh", "svd", "qr", "lu", "triangular_solve", "fft", "jit", "custom_jvp_call",
         "custom_vjp_call", "cond", "while", "scan", "custom_linear_solve", "bcoo_dot_general",
         "bcoo_todense",
     ]:  # fmt: skip
@@ -182,3 +189,50 @@ def test_input_dependent_start_spreads_along_its_dimension_only():
     assert (got >= ref).all()
     # The column start is a constant: only columns 1 and 2 are read, on every row.
     assert set((np.flatnonzero(got.any(axis=0)) % 4).tolist()) == {1, 2}
+
+
+# ------------------------------------------------- primitives of newer jax versions
+def test_log2_and_polyval_are_elementwise():
+    coeffs = jnp.asarray([1.0, -2.0, 3.0])
+    exact(lambda x: jnp.log2(x**2 + 1.0) * jnp.polyval(coeffs, x[::-1]), 5)
+    exact(lambda x: jnp.polyval(x[:3], x[3:]), 7)  # input-dependent coefficients
+
+
+def test_inverse_trig_and_tanh_hessians_stay_diagonal_without_fallback():
+    # From jax 0.11 their JVPs use the one_minus_square primitive.
+    def f(x):
+        return jnp.sum(jnp.tanh(x) + jnp.arcsin(x / 2) + jnp.arccos(x / 3) + jnp.arctanh(x / 4))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownPrimitiveWarning)
+        p = hessian_sparsity(f, 5)
+    assert p == numerical_hessian_pattern(f, (5,))
+    assert p.nnz == 5
+
+
+@pytest.mark.skipif(not hasattr(jax.lax, "polynomial"), reason="lax.polynomial: jax >= 0.11")
+def test_polynomial_ignores_x_where_higher_coefficients_are_constant_zeros():
+    def constant_term_only(x):
+        return jax.lax.polynomial(x[:3], [x[3:], 0.0, 0.0])
+
+    def linear(x):
+        return jax.lax.polynomial(x[:3], [1.0, x[3:]])
+
+    exact(constant_term_only, 6)
+    assert jacobian_sparsity(constant_term_only, 6).todense()[:, :3].sum() == 0
+    exact(linear, 6)
+
+
+def test_vmapped_sparse_matmul_with_shared_indices_is_exact():
+    # jax.vmap of sparse code batches the data but shares the indices (batch dimension 1).
+    from jax.experimental import sparse as jsparse
+
+    idx = jnp.asarray([[0, 1], [1, 0], [2, 2]])
+
+    def f(x):
+        v = x[6:]
+        return jax.vmap(lambda d: jsparse.BCOO((d, idx), shape=(3, 3)) @ v)(x[:6].reshape(2, 3))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnknownPrimitiveWarning)
+        exact(lambda x: f(x).ravel(), 9)

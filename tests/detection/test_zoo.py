@@ -9,6 +9,9 @@ from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
 from tests.numerical import assert_superset, numerical_hessian_pattern, numerical_jacobian_pattern
 from tests.zoo import ZOO, scalar_cases
 
+# A conservative fallback anywhere in the zoo is a failure, under every supported jax.
+pytestmark = pytest.mark.filterwarnings("error::asdex_pipe.detection.UnknownPrimitiveWarning")
+
 
 def test_zoo_is_large_and_well_formed():
     names = [c.name for c in ZOO]

@@ -72,7 +72,7 @@ def grid5(h: int, w: int) -> SparsityPattern:
 def _adjacency(p: SparsityPattern) -> list[set[int]]:
     n = p.shape[0]
     adj: list[set[int]] = [set() for _ in range(n)]
-    for i, j in zip(p.rows.tolist(), p.cols.tolist()):
+    for i, j in zip(p.rows.tolist(), p.cols.tolist(), strict=True):
         if i != j:
             adj[i].add(j)
             adj[j].add(i)

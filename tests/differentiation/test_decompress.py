@@ -129,9 +129,9 @@ def test_own_colors_star_plan_is_plain_columns():
     p = banded(6, 1)
     plan = star_plan(p, own_colors(6))
     # with one color per column, every entry comes from its own column's product
-    assert set(zip(plan.color.tolist(), plan.vertex.tolist())) <= set(
-        zip(p.cols.tolist(), p.rows.tolist())
-    ) | set(zip(p.rows.tolist(), p.cols.tolist()))
+    assert set(zip(plan.color.tolist(), plan.vertex.tolist(), strict=True)) <= set(
+        zip(p.cols.tolist(), p.rows.tolist(), strict=True)
+    ) | set(zip(p.rows.tolist(), p.cols.tolist(), strict=True))
 
 
 def test_group_counts():

@@ -28,6 +28,7 @@ def test_default_run_writes_result_and_artifacts(make_cfg, tmp_path):
     assert result["status"] == "ok", result.get("error")
     saved = json.loads((out / "result.json").read_text())
     assert saved["objective"] == "rosenbrock" and saved["n"] == 100
+    assert saved["host"] and saved["wall_s"] > 0
     assert saved["nnz"] == 298 and saved["colors"] == 3
     assert [saved["stages"][s]["status"] for s in ("sparsity", "coloring")] == [
         "computed",
@@ -100,7 +101,8 @@ def test_partial_artifact_is_not_trusted(make_cfg, tmp_path):
     group.attrs.clear()
     again, _ = _run(make_cfg, tmp_path, "stages=[sparsity]", "n=30", name="b")
     assert again["stages"]["sparsity"]["status"] == "computed"
-    assert SparsityPattern.load(path).nnz == 88
+    assert again["artifacts"]["sparsity"] != path  # republished under a fresh name
+    assert SparsityPattern.load(again["artifacts"]["sparsity"]).nnz == 88
 
 
 def test_lookup_and_listing(make_cfg, tmp_path):
@@ -184,6 +186,7 @@ def test_every_mode_and_coloring_verifies(make_cfg, tmp_path, mode):
         assert result["verify"]["passed"]
 
 
+@pytest.mark.slow  # the same sweep on S3 runs by default (tests/store/test_s3.py)
 def test_parallel_joblib_sweep_shares_one_artifact(tmp_path):
     out = run_cli(
         "-m",
@@ -200,7 +203,8 @@ def test_parallel_joblib_sweep_shares_one_artifact(tmp_path):
     store = tmp_path / "artifacts"
     assert len(list((store / "sparsity").glob("*.zarr"))) == 1
     assert len(list((store / "coloring").glob("*.zarr"))) == 1
-    assert not [p for p in store.rglob(".*") if p.name.startswith(".") and "tmp" in p.name]
+    assert len(list((store / "sparsity").glob("*.json"))) == 1  # one pointer per key
+    assert not [p for p in store.rglob("*") if p.name.endswith(".tmp")]
     (coloring_path,) = (store / "coloring").glob("*.zarr")
     assert ColoredPattern.load(coloring_path).num_colors == 3
     (summary,) = list(tmp_path.glob("multirun/*/*/summary.csv"))
@@ -230,3 +234,20 @@ def test_evaluate_study_optimizers_and_hutchinson(make_cfg, tmp_path):
         assert (out / png).stat().st_size > 1000
     history = json.loads((out / "convergence.json").read_text())
     assert history["trust_ncg_sparse"][-1][1] <= 1e-6
+
+
+def test_summary_keeps_killed_jobs_with_the_reason(tmp_path):
+    from asdex_pipe.pipeline.summary import summarize_sweep, write_result
+
+    for job in ("0", "1", "2"):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+    write_result(tmp_path / "0", {"status": "ok", "host": "node-a", "wall_s": 1.5})
+    # Job 1 was killed after run_job's first write; job 2 before it.
+    write_result(tmp_path / "1", {"status": "running", "host": "node-b", "stages": {}})
+    csv_path, md_path, failed = summarize_sweep(tmp_path)
+    header, *rows = csv_path.read_text().splitlines()
+    assert header.startswith("job,status,host,wall_s,")
+    assert rows[0].startswith("0,ok,node-a,1.5,")
+    assert rows[1].startswith("1,killed,node-b,,") and "killed, timed out or crashed" in rows[1]
+    assert rows[2].startswith("2,killed,,,") and failed == 2
+    assert md_path.read_text().count("| killed |") == 2

@@ -22,27 +22,16 @@ its own function (``ste(p)`` in ``ste``'s rule) would otherwise recurse forever.
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import jax
 import numpy as np
-from jax.extend import core as jex_core
 
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.deps import Deps
+from asdex_pipe.detection.jax_compat import equation_as_function
 from asdex_pipe.detection.registry import out_shapes, register
 from asdex_pipe.detection.rules.control_flow import call
-
-
-def _as_function(eqn: Any) -> Any:
-    """A Python function that applies ``eqn`` (all inputs positional, literals included)."""
-    invars = [jex_core.Var(v.aval) for v in eqn.invars]
-    with warnings.catch_warnings():
-        # A one-equation jaxpr has no source function to describe; JAX warns about that.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        jaxpr = jex_core.Jaxpr([], invars, list(eqn.outvars), [eqn.replace(invars=invars)])
-    return lambda *args: jax.core.eval_jaxpr(jaxpr, [], *args)
 
 
 def _is_float(v: Any) -> bool:
@@ -60,7 +49,7 @@ def _of_floats(fn: Any, primals: Any, positions: list[int]) -> Any:
 
     def g(*xs):
         full = list(primals)
-        for k, x in zip(positions, xs):
+        for k, x in zip(positions, xs, strict=True):
             full[k] = x
         return fn(*full)
 
@@ -69,7 +58,7 @@ def _of_floats(fn: Any, primals: Any, positions: list[int]) -> Any:
 
 def _jvp_jaxpr(eqn: Any) -> tuple[Any, list[int]]:
     """Jaxpr of (all primals, tangents of the float inputs) -> (primal outs, tangent outs)."""
-    fn = _as_function(eqn)
+    fn = equation_as_function(eqn)
     n = len(eqn.invars)
     fl = [k for k, v in enumerate(eqn.invars) if _is_float(v)]
 
@@ -83,7 +72,7 @@ def _jvp_jaxpr(eqn: Any) -> tuple[Any, list[int]]:
 
 def _vjp_jaxpr(eqn: Any) -> tuple[Any, list[int], list[int]]:
     """Jaxpr of (all primals, cotangents of the float outputs) -> float-input cotangents."""
-    fn = _as_function(eqn)
+    fn = equation_as_function(eqn)
     n = len(eqn.invars)
     # JAX cannot differentiate a custom_vjp function by its closed-over constants (the
     # first ``num_consts`` inputs); the caller treats those conservatively.
@@ -101,16 +90,16 @@ def _vjp_jaxpr(eqn: Any) -> tuple[Any, list[int], list[int]]:
     return jax.make_jaxpr(vjp)(*_avals(eqn.invars), *[out_avals[k] for k in fl_out]), fl_in, fl_out
 
 
-def _rule_deps_jvp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
-    closed, fl = ctx.trace_once(eqn, "jvp", _jvp_jaxpr)
+def _rule_deps_jvp(eqn: Any, invals: list[Deps], ctx: Any, traced: Any) -> list[Deps]:
+    closed, fl = traced
     outs = ctx.eval_jaxpr(closed, [*invals, *[invals[k] for k in fl]], ctx)
     m = len(eqn.outvars)
     primal, tangent = outs[:m], outs[m:]
-    return [D.union([p, t], s) for p, t, s in zip(primal, tangent, out_shapes(eqn))]
+    return [D.union([p, t], s) for p, t, s in zip(primal, tangent, out_shapes(eqn), strict=True)]
 
 
-def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
-    closed, fl_in, fl_out = ctx.trace_once(eqn, "vjp", _vjp_jaxpr)
+def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any, traced: Any) -> list[Deps]:
+    closed, fl_in, fl_out = traced
     shapes = out_shapes(eqn)
     ncols = max(d.ncols for d in invals)
     sizes = [int(np.prod(shapes[k])) for k in fl_out]
@@ -120,11 +109,13 @@ def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
     primals = [
         D.constant(d.value, m) if d.value is not None else D.empty(d.shape, m) for d in invals
     ]
-    cts = [D.identity(shapes[k], m, offset=int(o)) for k, o in zip(fl_out, offsets)]
+    cts = [
+        D.identity(shapes[k], m, offset=int(o)) for k, o in zip(fl_out, offsets[:-1], strict=True)
+    ]
     in_cts = ctx.eval_jaxpr(closed, [*primals, *cts], ctx)
     parts = [
         D.aggregate(invals[k], ct.indices, ct.rows(), (m,), ncols=ncols)
-        for k, ct in zip(fl_in, in_cts)
+        for k, ct in zip(fl_in, in_cts, strict=True)
         if not ct.is_empty and not invals[k].is_empty
     ]
     consts = [d for d in invals[: eqn.params.get("num_consts", 0)] if not d.is_empty]
@@ -132,27 +123,32 @@ def _rule_deps_vjp(eqn: Any, invals: list[Deps], ctx: Any) -> list[Deps]:
         parts.append(D.reduce_all(D.stack(consts), (m,)))
     flat = D.union(parts, (m,)) if parts else D.empty((m,), ncols)
     result = [D.empty(s, ncols) for s in shapes]
-    for k, o, size in zip(fl_out, offsets, sizes):
+    for k, o, size in zip(fl_out, offsets[:-1], sizes, strict=True):
         result[k] = D.gather_rows(flat, np.arange(o, o + size, dtype=np.int64), shapes[k])
     return result
 
 
-@register("custom_jvp_call", "custom_vjp_call", "custom_vjp_call_jaxpr")
+@register("custom_jvp_call", "custom_vjp_call")
 def custom_derivative(eqn, invals, ctx):
     """Union of the primal's pattern and the custom rule's (see the module docstring)."""
     primal = call(eqn, invals, ctx)
     if ctx.inside_custom_rule:
         return primal
     by_jvp = eqn.primitive.name == "custom_jvp_call"
-    ctx.inside_custom_rule = True
     try:
-        rule = (_rule_deps_jvp if by_jvp else _rule_deps_vjp)(eqn, invals, ctx)
-    except Exception as err:  # a rule JAX itself cannot apply here: stay correct
+        traced = ctx.trace_once(
+            eqn, "jvp" if by_jvp else "vjp", _jvp_jaxpr if by_jvp else _vjp_jaxpr
+        )
+    except Exception as err:  # JAX itself cannot apply the user's rule here: stay correct
         why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         ctx.warn_unknown(eqn.primitive.name, f"could not trace the rule ({why}) of")
         from asdex_pipe.detection.interpreter import conservative
 
         return conservative(eqn, invals, ctx)
+    # Propagating through the traced rule is ordinary detection: its errors are bugs.
+    ctx.inside_custom_rule = True
+    try:
+        rule = (_rule_deps_jvp if by_jvp else _rule_deps_vjp)(eqn, invals, ctx, traced)
     finally:
         ctx.inside_custom_rule = False
-    return [D.union([p, r], s) for p, r, s in zip(primal, rule, out_shapes(eqn))]
+    return [D.union([p, r], s) for p, r, s in zip(primal, rule, out_shapes(eqn), strict=True)]

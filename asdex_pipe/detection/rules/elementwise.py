@@ -3,7 +3,8 @@
 Law: output element i depends on element i of every operand (scalars broadcast).
 Refinements: a product with a constant is empty where the constant is zero; a
 select with a constant predicate takes the chosen case only; piecewise-constant
-functions (sign, floor, ...) have no dependencies.
+functions (sign, floor, ...) have no dependencies; a polynomial whose non-constant
+coefficients are all constant zeros does not depend on its argument.
 """
 
 from __future__ import annotations
@@ -16,17 +17,17 @@ from asdex_pipe.detection.rules.common import broadcast_to, concrete_as
 
 UNARY = (
     "neg sin cos tan asin acos atan sinh cosh tanh asinh acosh atanh exp exp2 log log1p "
-    "expm1 sqrt rsqrt cbrt logistic erf erfc erf_inv lgamma digamma abs integer_pow square "
-    "reduce_precision copy copy_p real imag conj convert_element_type bessel_i0e bessel_i1e "
-    "pvary"
+    "expm1 sqrt rsqrt cbrt logistic erf erfc erf_inv lgamma digamma abs square "
+    "reduce_precision copy real imag conj convert_element_type bessel_i0e bessel_i1e "
+    "pvary log2 one_minus_square"
 ).split()
 
 NARY = (
-    "add sub div pow atan2 rem max min add_any complex igamma igammac igamma_grad_a "
-    "random_gamma_grad polygamma zeta nextafter clamp regularized_incomplete_beta"
+    "add sub atan2 rem max min add_any complex igamma igammac igamma_grad_a "
+    "polygamma zeta nextafter clamp regularized_incomplete_beta"
 ).split()
 
-ZERO_DERIVATIVE = "sign floor ceil round stop_gradient is_finite".split()
+ZERO_DERIVATIVE = "sign floor ceil round stop_gradient".split()
 
 
 @register(*UNARY, *NARY)
@@ -37,6 +38,21 @@ def elementwise(eqn, invals, ctx):
     parts = [broadcast_to(d, shapes[0]) for d in invals if not d.is_empty]
     out = D.union(parts, shapes[0]) if parts else D.empty(shapes[0], invals[0].ncols)
     return [out] * len(shapes) if len(shapes) > 1 else [out]
+
+
+@register("polynomial")
+def polynomial(eqn, invals, ctx):
+    """P(x) = Σ_k a_k x^k (operands x, a_0, ..., a_N): out[i] = ∪_k a_k[i], plus x[i] unless
+    every a_k with k >= 1 is a constant zero at i (then dP/dx = 0 there)."""
+    (shape,) = out_shapes(eqn)
+    x, coeffs = invals[0], invals[1:]
+    parts = [broadcast_to(c, shape) for c in coeffs if not c.is_empty]
+    keep = np.zeros(shape, dtype=bool)
+    for c in coeffs[1:]:
+        keep |= concrete_as(c, shape) != 0 if c.value is not None else True
+    if not x.is_empty and keep.any():
+        parts.append(D.mask_rows(broadcast_to(x, shape), keep))
+    return [D.union(parts, shape) if parts else D.empty(shape, x.ncols)]
 
 
 @register("mul")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from asdex_pipe.detection import deps as D
-from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.registry import out_shapes, params, register
 from asdex_pipe.detection.rules.common import ids, line_union
 
 
@@ -29,7 +29,7 @@ def dot_general(eqn, invals, ctx):
     partner."""
     (shape,) = out_shapes(eqn)
     lhs, rhs = invals
-    (lc, rc), (lb, rb) = eqn.params["dimension_numbers"]
+    (lc, rc), (lb, rb) = params(eqn, "dimension_numbers")
     lperm, nb_, ni, nk = _canonical(lhs.shape, tuple(lb), tuple(lc))
     rperm, _, nj, _ = _canonical(rhs.shape, tuple(rb), tuple(rc))
     # Flat ids of the operands in canonical (nb_, ni, nk) and (nb_, nk, nj) layouts.
@@ -109,8 +109,7 @@ def batched_dense(invals, shapes, nbatch):
 
 # Matrix primitives whose operand is (..., m, n): the last two dims are the matrix.
 MATRIX_PRIMS = (
-    "cholesky lu qr eigh svd schur eig hessenberg householder_product "
-    "geqrf geqp3 cholesky_update lu_pivots_to_permutation orgqr"
+    "cholesky lu qr eigh svd schur eig hessenberg householder_product geqrf geqp3 cholesky_update"
 ).split()
 
 
@@ -129,7 +128,7 @@ def triangular_solve(eqn, invals, ctx):
     (shape,) = out_shapes(eqn)
     nbatch = len(shape) - 2
     from_a = batched_dense([a], [shape], nbatch)[0]
-    line = len(shape) - 2 if eqn.params["left_side"] else len(shape) - 1
+    line = len(shape) - 2 if params(eqn, "left_side") else len(shape) - 1
     from_b = line_union([b], (line,), shape)
     return [D.union([from_a, from_b], shape)]
 
@@ -144,5 +143,5 @@ def tridiagonal(eqn, invals, ctx):
 @register("fft")
 def fft(eqn, invals, ctx):
     """Dense over the transformed trailing axes, independent across the leading ones."""
-    nbatch = len(invals[0].shape) - len(eqn.params["fft_lengths"])
+    nbatch = len(invals[0].shape) - len(params(eqn, "fft_lengths"))
     return batched_dense(invals, out_shapes(eqn), nbatch)

@@ -10,16 +10,16 @@ from __future__ import annotations
 import numpy as np
 
 from asdex_pipe.detection import deps as D
-from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.registry import out_shapes, params, register
 from asdex_pipe.detection.rules.common import ids, line_union
 
 
-@register("reduce_sum", "reduce_max", "reduce_min", "reduce_prod", "reduce_and", "reduce_or")
+@register("reduce_sum", "reduce_max", "reduce_min", "reduce_prod")
 def reduce(eqn, invals, ctx):
     """out[j] = ∪ over the reduced ``axes`` of operand elements projecting onto j."""
     (shape,) = out_shapes(eqn)
     d = invals[0]
-    axes = tuple(eqn.params["axes"])
+    axes = tuple(params(eqn, "axes"))
     if len(axes) == len(d.shape):
         return [D.reduce_all(d, shape)]
     expanded = [1 if i in axes else n for i, n in enumerate(d.shape)]
@@ -32,7 +32,7 @@ def cumulative(eqn, invals, ctx):
     """out[..., i, ...] = ∪_{j <= i} operand[..., j, ...] along ``axis`` (j >= i if reverse)."""
     (shape,) = out_shapes(eqn)
     d = invals[0]
-    axis = eqn.params["axis"]
+    axis = params(eqn, "axis")
     reverse = eqn.params.get("reverse", False)
     n = shape[axis]
     i, j = np.tril_indices(n) if not reverse else np.triu_indices(n)
@@ -48,7 +48,7 @@ def cumulative(eqn, invals, ctx):
 def sort(eqn, invals, ctx):
     """Every output of a line depends on every element of that line of every operand."""
     shapes = out_shapes(eqn)
-    dim = eqn.params["dimension"]
+    dim = params(eqn, "dimension")
     out = line_union(invals, (dim,), shapes[0])
     return [out for _ in shapes]
 
@@ -67,9 +67,3 @@ def top_k(eqn, invals, ctx):
     first = np.take(ids(d.shape), [0], axis=axis)
     idx = np.broadcast_to(first, shapes[0])
     return [D.gather_rows(full, idx, shapes[0]), D.empty(shapes[1], d.ncols)]
-
-
-@register("argmax", "argmin")
-def argminmax(eqn, invals, ctx):
-    """Integer indices: no derivative."""
-    return [D.empty(s, invals[0].ncols) for s in out_shapes(eqn)]

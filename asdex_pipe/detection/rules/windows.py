@@ -85,24 +85,33 @@ def select_and_scatter_add(eqn, invals, ctx):
 
 @register("conv_general_dilated")
 def conv_general_dilated(eqn, invals, ctx):
-    """out[n, o, s] = ∪ lhs[n, c, window(s)] ∪ rhs[o, c, w] over in-range window positions,
+    """out[b, o, s] = ∪ lhs[b', c, window(s)] ∪ rhs[o, i, w] over in-range window taps,
     restricted to nonzero kernel taps when the kernel is constant (and to nonzero image
-    pixels when the image is constant). Feature/batch groups are ignored (conservative)."""
+    pixels when the image is constant).
+
+    Groups pick which lhs channel and batch an output reads (``I`` = rhs input features,
+    ``O`` = output features): with ``feature_group_count`` G, output feature o is in group
+    ``g = o // (O/G)`` and reads lhs channel ``c = g*I + i`` for rhs feature i; with
+    ``batch_group_count`` B, it is in group ``g = o // (O/B)`` and output batch b reads lhs
+    batch ``b' = g*N_out + b``. Without groups, ``c = i`` and ``b' = b``.
+
+    Example: a depthwise 3-channel 3x3 conv (G = 3, I = 1) reads one channel per output.
+    """
     (shape,) = out_shapes(eqn)
     lhs, rhs = invals
     p = eqn.params
     lspec, rspec, ospec = p["dimension_numbers"]
     nsp = len(lspec) - 2
-    # Canonical layouts: lhs (N, C, *S), rhs (O, I, *K), out (N, O, *S').
+    # Canonical layouts: lhs (N, C, *S), rhs (O, I, *K), out (N_out, O, *S').
     lhs_ids = np.transpose(ids(lhs.shape), lspec)
     rhs_ids = np.transpose(ids(rhs.shape), rspec)
     out_ids = np.transpose(ids(shape), ospec)
-    n_, c_ = lhs_ids.shape[:2]
     o_, i_ = rhs_ids.shape[:2]
+    nout = out_ids.shape[0]
     s_in, k_shape, s_out = lhs_ids.shape[2:], rhs_ids.shape[2:], out_ids.shape[2:]
     padding = p["padding"]
-    if isinstance(padding, str) or p.get("batch_group_count", 1) > 1:
-        # String padding never reaches jaxprs; batch groups reshape the batch: conservative.
+    if isinstance(padding, str):
+        # String padding never reaches jaxprs (lax resolves it first): stay conservative.
         return [D.reduce_all(D.stack([lhs, rhs]), shape)]
     # Window pairs on spatial dims, one per kernel tap: (out pos, in pos, tap).
     per_dim = []
@@ -122,18 +131,19 @@ def conv_general_dilated(eqn, invals, ctx):
         so = (so[:, None] * s_out[d] + oo[None, :]).ravel()
         si = (si[:, None] * s_in[d] + ii[None, :]).ravel()
         sk = (sk[:, None] * k_shape[d] + ww[None, :]).ravel()
-    groups = max(p.get("feature_group_count", 1), p.get("batch_group_count", 1))
-    # Full index grids (n, o, c, pair); channels are all-to-all (groups ignored).
-    cin = i_ if groups == 1 else c_
-    lhs_flat = lhs_ids.reshape(n_, c_, -1)
+    fgc = int(p.get("feature_group_count", 1) or 1)
+    bgc = int(p.get("batch_group_count", 1) or 1)
+    lhs_flat = lhs_ids.reshape(lhs_ids.shape[0], lhs_ids.shape[1], -1)
     rhs_flat = rhs_ids.reshape(o_, i_, -1)
-    out_flat = out_ids.reshape(n_, o_, -1)
-    nn, oc, cc, pp = np.meshgrid(
-        np.arange(n_), np.arange(o_), np.arange(cin), np.arange(so.size), indexing="ij"
+    out_flat = out_ids.reshape(nout, o_, -1)
+    bb, oc, ic, pp = np.meshgrid(
+        np.arange(nout), np.arange(o_), np.arange(i_), np.arange(so.size), indexing="ij"
     )
-    dst = out_flat[nn, oc, so[pp]].ravel()
-    lsrc = lhs_flat[nn, cc % c_, si[pp]].ravel()
-    rsrc = rhs_flat[oc, cc % i_, sk[pp]].ravel()
+    lchan = (oc // (o_ // fgc)) * i_ + ic
+    lbatch = (oc // (o_ // bgc)) * nout + bb
+    dst = out_flat[bb, oc, so[pp]].ravel()
+    lsrc = lhs_flat[lbatch, lchan, si[pp]].ravel()
+    rsrc = rhs_flat[oc, ic, sk[pp]].ravel()
     keep = np.ones(dst.size, dtype=bool)
     if rhs.value is not None:
         keep &= np.asarray(rhs.value).ravel()[rsrc] != 0

@@ -47,10 +47,12 @@ def run_coloring(ctx: RunContext) -> dict[str, Any]:
             ctx.sparsity, ctx.spec.algorithm, ctx.spec.order, ctx.spec.postprocess
         )
         coloring.provenance.update(ctx.provenance(key=key, sparsity_key=ctx.sparsity_key))
-        ctx.store.save("coloring", key, coloring)
+        where = ctx.store.save("coloring", key, coloring)
         status = "computed"
+    else:
+        where = ctx.store.path("coloring", key)
     ctx.coloring = coloring
-    ctx.artifacts["coloring"] = str(ctx.store.path("coloring", key))
+    ctx.artifacts["coloring"] = str(where)
     return {"status": status, "colors": coloring.num_colors}
 
 

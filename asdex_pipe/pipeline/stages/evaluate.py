@@ -76,6 +76,11 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
         _hutchinson(ctx, hess(x), figures)
     if ecfg.optimizer == "trust_ncg":
         _optimizers(ctx, figures)
+    elif ecfg.optimizer == "ipopt":
+        from asdex_pipe.pipeline.optimizer_study import ipopt_study
+
+        log.info("  IPOPT with the exact sparse Hessian (tol=%g)...", ecfg.gtol)
+        figures["optimizers"] = {"ipopt": ipopt_study(ctx, ecfg.gtol, ecfg.max_iter)}
     ctx.figures["evaluate"] = figures
     return {"status": "computed"}
 

@@ -22,12 +22,19 @@ def run_sparsity(ctx: RunContext) -> dict[str, Any]:
     pattern = None if ctx.spec.force else ctx.store.load("sparsity", key)
     status = "reused"
     if pattern is None:
-        pattern = hessian_sparsity(ctx.fn, ctx.spec.input_shape, np.dtype(ctx.spec.dtype))
+        # Pytree objectives detect with their data arguments as unknowns (front door).
+        front_door = getattr(ctx.fn, "front_door", None)
+        if front_door is not None:
+            pattern = front_door(np.dtype(ctx.spec.dtype))
+        else:
+            pattern = hessian_sparsity(ctx.fn, ctx.spec.input_shape, np.dtype(ctx.spec.dtype))
         pattern.provenance.update(ctx.provenance(key=key, detector=DETECTOR_VERSION))
-        ctx.store.save("sparsity", key, pattern)
+        where = ctx.store.save("sparsity", key, pattern)
         status = "computed"
+    else:
+        where = ctx.store.path("sparsity", key)
     ctx.sparsity = pattern
-    ctx.artifacts["sparsity"] = str(ctx.store.path("sparsity", key))
+    ctx.artifacts["sparsity"] = str(where)
     return {"status": status, "nnz": pattern.nnz}
 
 

@@ -1,0 +1,412 @@
+"""The front door: ``f(*args, **kwargs)`` with pytrees, ``argnums`` and ``has_aux``.
+
+Detection, coloring and differentiation work on one flat vector ``x``. This module is the
+one place that knows about the user's arguments: :class:`InputSpec` records their structure
+(which positional arguments are differentiated, each leaf's shape and dtype, the data
+arguments and keyword arguments), ravels the differentiated leaves into ``x``, turns ``f``
+into ``g(x, data)`` (``data``: the tuple of the other leaves) and puts results back into
+the user's structure.
+
+**Patterns are global over the data.** Data arguments (positional arguments outside
+``argnums`` and every keyword argument) are unknowns to the detector, not constants: it
+detects on the *augmented* vector ``z = [x, data leaves]`` and keeps the ``x`` block
+(:func:`augmented_function`). For a Hessian the xx-block of the pattern over ``(x, data)``
+is exactly the pattern that holds for every data value; for a Jacobian the x-columns. So
+one coloring serves every batch.
+
+**Integer data** (indices, masks, counts) enter the augmented vector as float slots that the
+function sees converted to their integer dtype. The detector treats them as unknown
+integers: ``x[idx]`` with an integer data argument ``idx`` may read any element of ``x``,
+so the pattern is as conservative as an input-dependent index (dense along the indexed
+axis) and stays valid for every index array of that shape. A function whose sparsity comes
+from fixed indices should close over them (constants) instead of taking them as arguments.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from asdex_pipe.pattern import SparsityPattern
+
+__all__ = [
+    "InputSpec",
+    "Leaf",
+    "augmented_function",
+    "input_spec",
+    "is_one_array",
+    "restrict",
+]
+
+
+@dataclass(frozen=True)
+class Leaf:
+    """Shape and dtype of one array leaf."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        return math.prod(self.shape)
+
+    def describe(self) -> list[Any]:
+        """JSON form ``[shape list, dtype name]``."""
+        return [list(self.shape), self.dtype.name]
+
+
+def _leaf_of(value: Any, where: str, *, differentiated: bool) -> Leaf:
+    """The :class:`Leaf` of an array, sample or ``jax.ShapeDtypeStruct``; ValueError else."""
+    if isinstance(value, jax.ShapeDtypeStruct) or (
+        hasattr(value, "shape") and hasattr(value, "dtype")
+    ):
+        shape, dtype = tuple(int(d) for d in value.shape), np.dtype(value.dtype)
+    elif not differentiated and isinstance(value, int | float | complex | np.generic):
+        arr = jnp.asarray(value)  # a Python number as data: JAX's default dtype for it
+        shape, dtype = (), np.dtype(arr.dtype)
+    else:
+        raise ValueError(
+            f"{where} is a {type(value).__name__}, not an array: every leaf of "
+            f"{'a differentiated' if differentiated else 'an'} argument must be an array or a "
+            "jax.ShapeDtypeStruct"
+        )
+    if differentiated and not jnp.issubdtype(dtype, jnp.inexact):
+        raise ValueError(
+            f"{where} has dtype {dtype} (shape {shape}): differentiated leaves must be "
+            "floating-point; pass integer arrays as data (outside argnums)"
+        )
+    return Leaf(shape, jax.dtypes.canonicalize_dtype(dtype))
+
+
+def _path_text(path: Any) -> str:
+    return jax.tree_util.keystr(path) if path else ""
+
+
+def normalize_argnums(argnums: Any, num_args: int) -> tuple[tuple[int, ...], bool]:
+    """``argnums`` as a tuple of non-negative positions, and whether it was one int.
+
+    Raises:
+        ValueError: for a non-int entry, an empty tuple, a position outside the call's
+            ``num_args`` positional arguments, or a repeated position.
+    """
+    is_int = isinstance(argnums, int | np.integer) and not isinstance(argnums, bool)
+    nums = (argnums,) if is_int else argnums
+    try:
+        nums = tuple(nums)
+    except TypeError:
+        raise ValueError(f"argnums must be an int or a tuple of ints, got {argnums!r}") from None
+    if not nums or any(isinstance(a, bool) or not isinstance(a, int | np.integer) for a in nums):
+        raise ValueError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    out = []
+    for a in nums:
+        if not -num_args <= a < num_args:
+            raise ValueError(
+                f"argnums {argnums!r} names argument {a}, but f is called with {num_args} "
+                "positional argument(s)"
+            )
+        out.append(int(a) % num_args)
+    if len(set(out)) != len(out):
+        raise ValueError(f"argnums {argnums!r} repeats an argument")
+    return tuple(out), is_int
+
+
+@dataclass(frozen=True, eq=False)
+class InputSpec:
+    """The structure of ``f``'s arguments, and the maps between them and ``(x, data)``.
+
+    Attributes:
+        num_args: number of positional arguments.
+        argnums: positions of the differentiated arguments (sorted as given).
+        argnums_is_int: ``argnums`` was one int: results are keyed by that argument's
+            structure, not by a tuple of arguments (as in ``jax.hessian``).
+        diff_tree: treedef of the differentiated object (the argument, or the tuple).
+        diff_leaves: its leaves; ``x`` is their concatenation, raveled row-major.
+        data_tree: treedef of ``(other positional arguments, kwargs)``.
+        data_leaves: its leaves (the ``data`` tuple).
+        has_aux: ``f`` returns ``(output, aux)``.
+        one_array: the seed's one-array form (results are flat ``(m, n)`` matrices).
+    """
+
+    num_args: int
+    argnums: tuple[int, ...]
+    argnums_is_int: bool
+    diff_tree: Any
+    diff_leaves: tuple[Leaf, ...]
+    data_tree: Any
+    data_leaves: tuple[Leaf, ...]
+    has_aux: bool
+    one_array: bool = False
+
+    # ---------------------------------------------------------------- sizes
+    @property
+    def n(self) -> int:
+        """Length of the flat vector ``x``."""
+        return sum(leaf.size for leaf in self.diff_leaves)
+
+    @property
+    def dtype(self) -> np.dtype:
+        """dtype of ``x``: the common type of the differentiated leaves."""
+        return np.dtype(jnp.result_type(*[leaf.dtype for leaf in self.diff_leaves]))
+
+    @property
+    def offsets(self) -> np.ndarray:
+        """Start of each differentiated leaf in ``x`` (plus the end), shape (leaves + 1,)."""
+        return np.cumsum([0, *[leaf.size for leaf in self.diff_leaves]])
+
+    # ---------------------------------------------------------------- maps
+    def unravel(self, x: Any, *, cast: bool = True) -> Any:
+        """The differentiated object (one argument, or a tuple of them) from flat ``x``.
+
+        Args:
+            x: (n,) vector.
+            cast: give each leaf its own dtype (off during detection, which traces at the
+                precision of ``x``).
+        """
+        bounds = self.offsets
+        parts = []
+        for i, leaf in enumerate(self.diff_leaves):
+            part = x[bounds[i] : bounds[i + 1]].reshape(leaf.shape)
+            parts.append(part.astype(leaf.dtype) if cast else part)
+        return jax.tree.unflatten(self.diff_tree, parts)
+
+    def assemble(self, diff: Any, data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        """``(args, kwargs)`` of ``f`` from the differentiated object and the data leaves."""
+        others, kwargs = jax.tree.unflatten(self.data_tree, list(data))
+        chosen = (diff,) if self.argnums_is_int else tuple(diff)
+        args: list[Any] = list(others)
+        for pos, value in sorted(zip(self.argnums, chosen, strict=True)):
+            args.insert(pos, value)
+        return tuple(args), dict(kwargs)
+
+    def flat_function(self, f: Callable, *, aux: bool = False, cast: bool = True) -> Callable:
+        """``g(x, data)``: ``f``'s output (``aux=False``) or its aux (``aux=True``)."""
+
+        def g(x, data):
+            args, kwargs = self.assemble(self.unravel(x, cast=cast), data)
+            out = f(*args, **kwargs)
+            if not self.has_aux:
+                return out
+            return split_aux(out)[1 if aux else 0]
+
+        return g
+
+    def split(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[jax.Array, tuple]:
+        """``(x, data)`` from a call's arguments, checked against the recorded structure.
+
+        Raises:
+            ValueError: a different number of positional arguments, another pytree
+                structure, shape or dtype of a leaf, or other keyword arguments.
+        """
+        if len(args) != self.num_args:
+            raise ValueError(
+                f"f was built for {self.num_args} positional argument(s), got {len(args)}"
+            )
+        diff = (
+            args[self.argnums[0]] if self.argnums_is_int else tuple(args[a] for a in self.argnums)
+        )
+        leaves, tree = jax.tree.flatten(diff)
+        if tree != self.diff_tree:
+            raise ValueError(
+                f"the differentiated argument(s) have structure {tree}, but the pattern was "
+                f"built for {self.diff_tree}"
+            )
+        xs = []
+        for i, (value, want) in enumerate(zip(leaves, self.diff_leaves, strict=True)):
+            arr = jnp.asarray(value) if not isinstance(value, jax.Array) else value
+            if tuple(arr.shape) != want.shape or np.dtype(arr.dtype) != want.dtype:
+                raise ValueError(
+                    f"differentiated leaf {i} has shape {tuple(arr.shape)} and dtype "
+                    f"{arr.dtype}, but the pattern was built for shape {want.shape} and dtype "
+                    f"{want.dtype}"
+                )
+            xs.append(arr.reshape(-1).astype(self.dtype))
+        x = xs[0] if len(xs) == 1 else jnp.concatenate(xs)
+        others = tuple(a for i, a in enumerate(args) if i not in self.argnums)
+        data_leaves, data_tree = jax.tree.flatten((others, dict(kwargs)))
+        if data_tree != self.data_tree:
+            raise ValueError(
+                f"the data arguments (positional outside argnums, and keywords) have structure "
+                f"{data_tree}, but the pattern was built for {self.data_tree}"
+            )
+        data = []
+        for i, (value, want) in enumerate(zip(data_leaves, self.data_leaves, strict=True)):
+            arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
+            if tuple(arr.shape) != want.shape:
+                raise ValueError(
+                    f"data leaf {i} has shape {tuple(arr.shape)}, but the pattern was built "
+                    f"for shape {want.shape}"
+                )
+            data.append(arr)
+        return x, tuple(data)
+
+    def abstract(self) -> tuple[jax.ShapeDtypeStruct, tuple[jax.ShapeDtypeStruct, ...]]:
+        """``(x, data)`` as ShapeDtypeStructs, for ``jax.eval_shape``."""
+        x = jax.ShapeDtypeStruct((self.n,), self.dtype)
+        return x, tuple(jax.ShapeDtypeStruct(d.shape, d.dtype) for d in self.data_leaves)
+
+    # ---------------------------------------------------------------- provenance
+    def describe(self) -> dict[str, Any]:
+        """JSON record of the structure, stored as ``provenance["input_structure"]``."""
+        return {
+            "num_args": self.num_args,
+            "argnums": list(self.argnums) if not self.argnums_is_int else self.argnums[0],
+            "treedef": str(self.diff_tree),
+            "leaves": [leaf.describe() for leaf in self.diff_leaves],
+            "data_treedef": str(self.data_tree),
+            "data_leaves": [leaf.describe() for leaf in self.data_leaves],
+        }
+
+    def check_recorded(self, pattern: SparsityPattern, what: str) -> None:
+        """Raise ``ValueError`` unless ``pattern`` was built for this structure.
+
+        A pattern without a record (built for one flat array) must at least have ``n``
+        columns.
+        """
+        recorded = pattern.provenance.get("input_structure")
+        n = pattern.shape[1]
+        if recorded is None:
+            if n != self.n:
+                raise ValueError(
+                    f"{what}: the inputs have {self.n} differentiated elements but the "
+                    f"coloring has pattern shape {pattern.shape}"
+                )
+            return
+        mine = self.describe()
+        for key in ("num_args", "argnums", "treedef", "leaves", "data_treedef", "data_leaves"):
+            if key in recorded and _jsonish(recorded[key]) != _jsonish(mine[key]):
+                raise ValueError(
+                    f"{what}: the coloring was built for inputs with {key} "
+                    f"{recorded[key]!r}, but f is used with {mine[key]!r}"
+                )
+
+
+def _jsonish(value: Any) -> Any:
+    """Lists and tuples compare alike (a record read back from JSON has lists)."""
+    if isinstance(value, list | tuple):
+        return [_jsonish(v) for v in value]
+    return value
+
+
+def split_aux(out: Any) -> tuple[Any, Any]:
+    """``(output, aux)`` of a ``has_aux`` function's result; ValueError if not a pair."""
+    if not isinstance(out, tuple | list) or len(out) != 2:
+        raise ValueError(
+            "has_aux=True needs f to return a pair (output, aux), but it returns "
+            f"{type(out).__name__}"
+            + (f" of length {len(out)}" if isinstance(out, tuple | list) else "")
+        )
+    return out[0], out[1]
+
+
+def is_one_array(value: Any) -> bool:
+    """True for the seed's ``input_shape`` forms: an int, a tuple of ints, or one array /
+    ShapeDtypeStruct (the one-array case, whose results stay flat matrices)."""
+    if isinstance(value, int | np.integer) and not isinstance(value, bool):
+        return True
+    if isinstance(value, jax.ShapeDtypeStruct) or (
+        hasattr(value, "shape") and hasattr(value, "dtype")
+    ):
+        return True
+    if isinstance(value, tuple | list) and all(
+        isinstance(d, int | np.integer) and not isinstance(d, bool) for d in value
+    ):
+        return True
+    return False
+
+
+def input_spec(
+    args: Any,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
+) -> InputSpec:
+    """Record the structure of sample arguments (arrays or ``jax.ShapeDtypeStruct`` leaves).
+
+    Args:
+        args: tuple of positional arguments, each a pytree of arrays.
+        kwargs: keyword arguments (data), a dict of pytrees; None for none.
+        argnums: int or tuple of ints, the positional arguments to differentiate.
+        has_aux: ``f`` returns ``(output, aux)``.
+
+    Raises:
+        ValueError: bad ``argnums``; a non-array or integer leaf in a differentiated
+            argument; no differentiated leaf at all; a non-array data leaf.
+    """
+    if not isinstance(args, tuple | list):
+        raise ValueError(f"args must be a tuple of positional arguments, got {type(args).__name__}")
+    if kwargs is None:
+        kwargs = {}
+    if not isinstance(kwargs, Mapping):
+        raise ValueError(f"kwargs must be a dict, got {type(kwargs).__name__}")
+    if not isinstance(has_aux, bool):
+        raise ValueError(f"has_aux must be True or False, got {has_aux!r}")
+    args = tuple(args)
+    nums, is_int = normalize_argnums(argnums, len(args))
+    diff = args[nums[0]] if is_int else tuple(args[a] for a in nums)
+    with_path, diff_tree = jax.tree_util.tree_flatten_with_path(diff)
+    if not with_path:
+        raise ValueError(f"the differentiated argument(s) (argnums={argnums!r}) hold no arrays")
+    base = f"argument {nums[0]}" if is_int else "argnums tuple"
+    diff_leaves = tuple(
+        _leaf_of(v, f"leaf {base}{_path_text(p)}", differentiated=True) for p, v in with_path
+    )
+    others = tuple(a for i, a in enumerate(args) if i not in nums)
+    data_with_path, data_tree = jax.tree_util.tree_flatten_with_path((others, dict(kwargs)))
+    data_leaves = tuple(
+        _leaf_of(v, f"data leaf {_path_text(p)}", differentiated=False) for p, v in data_with_path
+    )
+    return InputSpec(
+        len(args), nums, is_int, diff_tree, diff_leaves, data_tree, data_leaves, has_aux
+    )
+
+
+def one_array_spec(shape: tuple[int, ...], dtype: Any, has_aux: bool = False) -> InputSpec:
+    """The spec of the seed's form ``f(x)`` with one array of ``shape``."""
+    leaf = Leaf(tuple(shape), np.dtype(dtype))
+    _, tree = jax.tree.flatten(0.0)
+    _, data_tree = jax.tree.flatten(((), {}))
+    return InputSpec(1, (0,), True, tree, (leaf,), data_tree, (), has_aux, one_array=True)
+
+
+def augmented_function(f: Callable, spec: InputSpec) -> tuple[Callable, int]:
+    """``f_aug(z)`` over ``z = [x, data leaves raveled]`` for global detection, and len(z).
+
+    Floating data leaves are read from ``z`` at its precision, integer and boolean ones are
+    converted to their dtype (unknown integers for the detector, see the module doc).
+    """
+    g = spec.flat_function(f, cast=False)
+    n = spec.n
+    sizes = [leaf.size for leaf in spec.data_leaves]
+    total = n + sum(sizes)
+
+    def f_aug(z):
+        data, offset = [], n
+        for leaf, size in zip(spec.data_leaves, sizes, strict=True):
+            part = z[offset : offset + size].reshape(leaf.shape)
+            offset += size
+            if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+                part = part.astype(leaf.dtype)
+            elif jnp.issubdtype(leaf.dtype, jnp.complexfloating):
+                part = part.astype(leaf.dtype)
+            data.append(part)
+        return g(z[:n], tuple(data))
+
+    return f_aug, total
+
+
+def restrict(pattern: SparsityPattern, rows: int, cols: int, spec: InputSpec) -> SparsityPattern:
+    """The leading ``rows`` × ``cols`` block of ``pattern`` (the x block of an augmented
+    pattern), with the input structure recorded in its provenance."""
+    keep = (pattern.rows < rows) & (pattern.cols < cols)
+    provenance = {**pattern.provenance, "input_structure": spec.describe()}
+    # Filtering a row-major sorted, duplicate-free COO keeps it so.
+    return SparsityPattern(
+        pattern.rows[keep], pattern.cols[keep], (rows, cols), provenance=provenance, _trusted=True
+    )

@@ -1,0 +1,68 @@
+"""One vocabulary: the same choices everywhere, and one meaning of "scalar output"."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from asdex_pipe import (
+    hessian,
+    hessian_sparsity,
+    hutchinson_diagonal,
+    hvp,
+    minimize_trust_ncg,
+)
+from asdex_pipe import vocabulary as V
+from asdex_pipe.coloring.orders import ORDERS as COLORING_ORDERS
+from asdex_pipe.pipeline import schema
+
+
+def test_pipeline_and_library_share_the_choices():
+    assert schema.HVP_MODES is V.HVP_MODES
+    assert schema.ALGORITHMS is V.ALGORITHMS
+    assert schema.ORDERS is V.ORDERS
+    assert set(COLORING_ORDERS) == set(V.ORDERS)
+
+
+def keepdims_quartic(x):
+    return jnp.sum((x - 1.0) ** 4 + x**2, keepdims=True)  # shape (1,): a scalar
+
+
+def vector(x):
+    return x**2
+
+
+def test_size_one_output_is_a_scalar_everywhere():
+    x = jnp.linspace(-1.0, 1.0, 6)
+    ref = jax.hessian(lambda y: keepdims_quartic(y)[0])(x)
+    assert hessian_sparsity(keepdims_quartic, 6).nnz == 6
+    np.testing.assert_allclose(hessian(keepdims_quartic, 6, format="dense")(x), ref, rtol=1e-12)
+    np.testing.assert_allclose(hvp(keepdims_quartic, x, jnp.ones(6)), ref @ np.ones(6), rtol=1e-12)
+    diag = hutchinson_diagonal(keepdims_quartic, x, 64, jax.random.key(0))
+    np.testing.assert_allclose(diag, np.diag(ref), rtol=1e-12)  # diagonal H: exact
+    result = minimize_trust_ncg(keepdims_quartic, np.zeros(6), gtol=1e-8)
+    assert result.success
+
+
+def test_non_scalar_output_gets_one_message_everywhere():
+    x = jnp.ones(3)
+    calls = [
+        lambda: hessian_sparsity(vector, 3),
+        lambda: hessian(vector, 3),
+        lambda: hvp(vector, x, x),
+        lambda: hutchinson_diagonal(vector, x, 4, jax.random.key(0)),
+        lambda: minimize_trust_ncg(vector, np.ones(3)),
+    ]
+    for call in calls:
+        with pytest.raises(ValueError, match=r"must return a scalar \(shape \(\) or any shape of"):
+            call()
+
+
+def test_checks_name_the_argument_and_the_choices():
+    with pytest.raises(ValueError, match="unknown mode 'fwd'; mode must be one of: fwd_over_rev"):
+        V.check_one_of("fwd", V.HVP_MODES, "mode")
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        V.check_positive_int(True, "chunk_size", allow_none=True)
+    assert V.check_positive_int(np.int64(3), "k") == 3
+    assert V.is_scalar_output(jax.ShapeDtypeStruct((1, 1), jnp.float32))
+    assert not V.is_scalar_output((jnp.ones(()), jnp.ones(())))
