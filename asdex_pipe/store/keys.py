@@ -2,7 +2,7 @@
 
 The sparsity key hashes what determines a detected pattern: the objective's
 jaxpr (its text and every constant's bytes, nested jaxprs included), the input
-shape and dtype, and the versions of the detector, of asdex_pipe and of jax.
+shape and dtype, the versions of the detector, of asdex_pipe and of jax, and the JAX backend.
 Editing the objective's code or constants changes the jaxpr and so the key.
 The coloring key adds the coloring options to the sparsity key.
 """
@@ -71,6 +71,9 @@ def sparsity_key(
             "detector": detector_version,
             "asdex_pipe": __version__,
             "jax": jax.__version__,
+            # overwriting scatters with duplicate indices are exact only where the backend
+            # writes in order (CPU), so a pattern detected on CPU is not reused elsewhere
+            "backend": jax.default_backend(),
         }
     )
 
