@@ -32,7 +32,7 @@ from asdex_pipe.coloring import api as _coloring
 from asdex_pipe.detection.api import normalize_input
 from asdex_pipe.differentiation.blocks import Blocks, bcoo_tree, scatter_dense
 from asdex_pipe.differentiation.compress import hvp_products, jvp_products, vjp_products
-from asdex_pipe.differentiation.plans import apply_plan, device_plan
+from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
 from asdex_pipe.pattern import ColoredPattern
 from asdex_pipe.vocabulary import (
     FORMATS,
@@ -244,9 +244,7 @@ class SparseDerivative:
         if seeds == "auto" and n < AUTO_SEEDS_MIN_N:
             seeds = "constant"
         if seeds != "constant":
-            k = coloring.num_colors
-            id_dtype = np.int8 if k < 2**7 else np.int16 if k < 2**15 else np.int32
-            self.arrays["colors"] = jnp.asarray(colors.astype(id_dtype))
+            self.arrays["colors"] = device_colors(coloring)
 
         if spec.one_array:
             g = output_only(f, spec.has_aux)

@@ -59,6 +59,23 @@ def _index_dtype(limit: int) -> Any:
     return np.int32 if limit < 2**31 - 1 else np.int64
 
 
+def device_colors(coloring: ColoredPattern) -> jax.Array:
+    """The coloring's colors as the narrowest signed integer device array that holds them.
+
+    Indexed seeds are built in the program from this array (``colors == c``), so a
+    narrow dtype keeps what the program streams small; -1 (no product) must fit too.
+
+    Args:
+        coloring: any :class:`ColoredPattern`.
+
+    Returns:
+        (n,) int8, int16 or int32 array (one color per vertex, -1 for neutral vertices).
+    """
+    k = coloring.num_colors
+    id_dtype = np.int8 if k < 2**7 else np.int16 if k < 2**15 else np.int32
+    return jnp.asarray(np.asarray(coloring.colors).astype(id_dtype))
+
+
 def device_plan(coloring: ColoredPattern, length: int) -> dict[str, Any]:
     """Gather indices for ``apply_plan``, for a compressed matrix of shape (k, length).
 

@@ -32,6 +32,7 @@ from asdex_pipe.coloring import hessian_coloring_from_sparsity, jacobian_colorin
 from asdex_pipe.coloring.api import check_symmetric_options
 from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
 from asdex_pipe.detection.api import normalize_input
+from asdex_pipe.differentiation.builder import AUTO_SEEDS_MIN_N
 from asdex_pipe.differentiation.compress import (
     check_chunk_size,
     hvp_products,
@@ -39,25 +40,15 @@ from asdex_pipe.differentiation.compress import (
     vjp_products,
 )
 from asdex_pipe.differentiation.hvp import check_mode
-from asdex_pipe.differentiation.plans import apply_plan, device_plan
+from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
-
-SEEDS = ("auto", "constant", "indexed")
-# From this many inputs on, "auto" seeds are built in the program from an int8 color array
-# instead of compiled in as a k × n constant (which grows the program and its compile time).
-INDEXED_SEEDS_MIN_N = 10_000
+from asdex_pipe.vocabulary import SEEDS, check_one_of
 
 
 # ------------------------------------------------------------------ validation
 def _check_callable(fn: Any, what: str) -> None:
     if not callable(fn):
         raise ValueError(f"{what} must be a callable taking one array, got {type(fn).__name__}")
-
-
-def _check_seeds(seeds: str) -> str:
-    if seeds not in SEEDS:
-        raise ValueError(f"seeds must be one of {SEEDS}, got {seeds!r}")
-    return seeds
 
 
 def _sample(shape: tuple[int, ...], dtype: Any) -> jax.ShapeDtypeStruct:
@@ -131,14 +122,8 @@ def _lagrangian(f: Callable, c: Callable | None) -> Callable:
 
 def _resolve_seeds(seeds: str, n: int) -> str:
     if seeds == "auto":
-        return "indexed" if n >= INDEXED_SEEDS_MIN_N else "constant"
+        return "indexed" if n >= AUTO_SEEDS_MIN_N else "constant"
     return seeds
-
-
-def _device_colors(coloring: ColoredPattern) -> jax.Array:
-    k = coloring.num_colors
-    id_dtype = np.int8 if k < 2**7 else np.int16 if k < 2**15 else np.int32
-    return jnp.asarray(np.asarray(coloring.colors).astype(id_dtype))
 
 
 def _check_point(x: Any, shape: tuple[int, ...], what: str) -> jax.Array:
@@ -281,7 +266,7 @@ def lagrangian_hessian_from_coloring(
         A :class:`LagrangianHessian`.
     """
     check_mode(mode)
-    _check_seeds(seeds)
+    check_one_of(seeds, SEEDS, "seeds")
     chunk = check_chunk_size(chunk_size)
     if not isinstance(coloring, ColoredPattern) or coloring.mode != "HVP":
         raise ValueError(
@@ -310,7 +295,7 @@ def lagrangian_hessian_from_coloring(
     host_colors = np.asarray(coloring.colors)
     indexed = _resolve_seeds(seeds, n) == "indexed"
     if indexed:
-        arrays["colors"] = _device_colors(coloring)
+        arrays["colors"] = device_colors(coloring)
     lagrangian = _lagrangian(f, c)
 
     @jax.jit
@@ -376,7 +361,7 @@ def lagrangian_hessian(
     check_mode(mode)
     check_symmetric_options(algorithm, order)
     check_chunk_size(chunk_size)
-    _check_seeds(seeds)
+    check_one_of(seeds, SEEDS, "seeds")
     sparsity = lagrangian_sparsity(f, c, input_shape, dtype)
     coloring = hessian_coloring_from_sparsity(sparsity, algorithm=algorithm, order=order)
     return lagrangian_hessian_from_coloring(
