@@ -202,13 +202,8 @@ def test_zoo_jacobian_from_coloring(case, which):
 
 
 # ----------------------------------------------------------- end to end
-def _pipeline():
-    return pytest.importorskip("asdex_pipe.coloring")
-
-
 @pytest.mark.parametrize("name, mode, algorithm, format", E2E_SUBSET)
 def test_zoo_hessian_end_to_end(name, mode, algorithm, format):
-    _pipeline()
     from asdex_pipe.differentiation import hessian
 
     case = next(c for c in SCALAR if c.name == name)
@@ -226,7 +221,6 @@ def test_zoo_hessian_end_to_end(name, mode, algorithm, format):
     ],
 )
 def test_zoo_jacobian_end_to_end(case, mode):
-    _pipeline()
     from asdex_pipe.differentiation import jacobian
 
     x = _point(case, jnp.float64)
