@@ -10,6 +10,7 @@ from asdex_pipe._version import __version__
 from asdex_pipe.api import hessian_coloring, hessian_sparsity, jacobian_coloring, jacobian_sparsity
 from asdex_pipe.coloring import (
     InvalidColoringError,
+    check_coloring_bidirectional,
     check_coloring_cols,
     check_coloring_rows,
     check_coloring_symmetric,
@@ -19,7 +20,9 @@ from asdex_pipe.coloring import (
     hessian_coloring_from_sparsity,
     jacobian_coloring_from_sparsity,
 )
+from asdex_pipe.detection import DensePatternError
 from asdex_pipe.differentiation import (
+    PatternMismatchError,
     hessian,
     hessian_from_coloring,
     hvp,
@@ -43,10 +46,13 @@ from asdex_pipe.verify import (
 __all__ = [
     "ArtifactError",
     "ColoredPattern",
+    "DensePatternError",
     "InvalidColoringError",
+    "PatternMismatchError",
     "SparsityPattern",
     "VerificationError",
     "__version__",
+    "check_coloring_bidirectional",
     "check_coloring_cols",
     "check_coloring_rows",
     "check_coloring_symmetric",

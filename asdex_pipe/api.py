@@ -6,7 +6,9 @@ array) and the general form ``args=(...)``, ``kwargs={...}``, ``argnums``, ``has
 (see :mod:`asdex_pipe.arguments`). The one-array form goes straight to the flat-vector
 core, unchanged; the general form detects on the augmented vector of differentiated and
 data leaves and keeps the differentiated block, with the input structure recorded in
-``pattern.provenance["input_structure"]``.
+``pattern.provenance["input_structure"]``. Every detected pattern records the function
+it was detected for in ``provenance["function"]`` (:func:`function_record`), which
+``*_from_coloring`` compares with the function it is given.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from asdex_pipe.arguments import (
 )
 from asdex_pipe.coloring import api as _coloring
 from asdex_pipe.detection import api as _detection
+from asdex_pipe.fingerprint import traced_key
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.vocabulary import (
     JACOBIAN_MODES,
@@ -85,19 +88,57 @@ def output_only(f: Callable, has_aux: bool) -> Callable:
     return lambda *a, **k: split_aux(f(*a, **k))[0]
 
 
+def detected_function(f: Callable, spec: InputSpec, input_shape: Any) -> tuple[Callable, Any]:
+    """The one-array function detection traces for ``f`` with ``spec``'s inputs, and its
+    input (``input_shape`` for the one-array form; the augmented length otherwise)."""
+    if spec.one_array:
+        return output_only(f, spec.has_aux), input_shape
+    return augmented_function(f, spec)
+
+
+def function_name(f: Callable) -> str:
+    """``module.qualname`` of ``f`` (its repr for callables without one), for messages."""
+    name = getattr(f, "__qualname__", None) or getattr(f, "__name__", None)
+    if name is None:
+        return repr(f)
+    module = getattr(f, "__module__", None)
+    return f"{module}.{name}" if module else name
+
+
+def function_record(f: Callable, spec: InputSpec, input_shape: Any, dtype: Any) -> dict[str, Any]:
+    """What a detected pattern records about the function it was detected for.
+
+    ``{"key", "shape", "dtype", "name"}``: the content key
+    (:func:`asdex_pipe.fingerprint.traced_key`) of the function detection traces, the
+    shape and dtype it is traced at, and ``f``'s name. A coloring reused with another
+    function compares that function's key with this one
+    (:func:`asdex_pipe.differentiation.reuse.check_function_fits`).
+    """
+    traced, inp = detected_function(f, spec, input_shape)
+    shape, dt = _detection.normalize_input(inp, dtype)
+    key, used = traced_key(traced, shape, dt, _detection.DETECTOR_VERSION)
+    return {"key": key, "shape": list(shape), "dtype": used.name, "name": function_name(f)}
+
+
 def pattern_for(
-    kind: str, f: Callable, spec: InputSpec, input_shape: Any, dtype: Any
+    kind: str, f: Callable, spec: InputSpec, input_shape: Any, dtype: Any, *, record: bool = True
 ) -> SparsityPattern:
-    """Detect the ``"hessian"`` or ``"jacobian"`` pattern of ``f`` for ``spec``'s inputs."""
+    """Detect the ``"hessian"`` or ``"jacobian"`` pattern of ``f`` for ``spec``'s inputs.
+
+    With ``record`` (the default) the pattern's ``provenance["function"]`` records the
+    function it was detected for (:func:`function_record`; one more trace of ``f``).
+    """
     if not callable(f):
         raise ValueError(f"f must be callable, got {type(f).__name__}")
     detect = _detection.hessian_sparsity if kind == "hessian" else _detection.jacobian_sparsity
-    if spec.one_array:
-        return detect(output_only(f, spec.has_aux), input_shape, dtype)
-    f_aug, total = augmented_function(f, spec)
-    full = detect(f_aug, total, dtype)
-    n = spec.n
-    return restrict(full, n if kind == "hessian" else full.shape[0], n, spec)
+    traced, inp = detected_function(f, spec, input_shape)
+    pattern = detect(traced, inp, dtype)
+    if not spec.one_array:
+        n = spec.n
+        pattern = restrict(pattern, n if kind == "hessian" else pattern.shape[0], n, spec)
+    if record:
+        pattern.provenance["function"] = function_record(f, spec, input_shape, dtype)
+    return pattern
 
 
 def _one_array_input(input_shape: Any, dtype: Any) -> Any:
@@ -134,7 +175,8 @@ def hessian_sparsity(
         (n, n) :class:`SparsityPattern` over the raveled differentiated leaves (in
         ``jax.tree_util`` order, argument by argument), valid for every value of the
         data arguments; the general form records the input structure in
-        ``provenance["input_structure"]``.
+        ``provenance["input_structure"]``, both forms the function in
+        ``provenance["function"]`` (its content key, see :func:`function_record`).
 
     Raises:
         ValueError: malformed inputs (see :func:`resolve_inputs`) or a non-scalar ``f``.

@@ -5,9 +5,9 @@ duplicate-free COO index arrays (row-major order, i.e. the CSR order). It is
 never stored densely.
 
 A :class:`ColoredPattern` is a pattern plus a coloring of its columns (modes
-``HVP`` and ``JVP``) or rows (mode ``VJP``): one AD product per color recovers
-every nonzero. Color ``-1`` marks a vertex that needs no product at all (an
-empty column or row).
+``HVP`` and ``JVP``), rows (mode ``VJP``) or both (mode ``JVP+VJP``, a bidirectional
+coloring): one AD product per color recovers every nonzero. Color ``-1`` marks a
+vertex that needs no product at all (an empty column or row).
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from scipy.sparse.csgraph import connected_components
 from asdex_pipe import display
 from asdex_pipe.sorting import unique_inverse, unique_sorted
 
-MODES = ("HVP", "JVP", "VJP")
+#: ``JVP+VJP``: a bidirectional Jacobian coloring (JVPs for column colors, VJPs for row colors).
+BIDIRECTIONAL = "JVP+VJP"
+MODES = ("HVP", "JVP", "VJP", BIDIRECTIONAL)
 
 _INT32_LIMIT = 2**31 - 1
 
@@ -334,6 +336,26 @@ def _canonical_coo(rows: Any, cols: Any, shape: tuple[int, int]) -> tuple[np.nda
     return r, c
 
 
+def _check_bidirectional(sparsity: SparsityPattern, c: np.ndarray) -> None:
+    """Raise ``ValueError`` unless every nonzero has a colored column or row and the
+    column colors (JVPs) all lie below the row colors (VJPs)."""
+    n = sparsity.shape[1]
+    cols, rows = c[:n], c[n:]
+    k_f = int(cols.max(initial=-1)) + 1
+    if rows.size and bool(np.any((rows >= 0) & (rows < k_f))):
+        raise ValueError(
+            f"a JVP+VJP coloring numbers its row colors after its {k_f} column colors, "
+            f"got a row color below {k_f}"
+        )
+    bare = (cols[sparsity.cols] < 0) & (rows[sparsity.rows] < 0)
+    if bool(np.any(bare)):
+        e = int(np.argmax(bare))
+        raise ValueError(
+            f"nonzero ({int(sparsity.rows[e])}, {int(sparsity.cols[e])}) has neither a "
+            "colored column nor a colored row"
+        )
+
+
 def _largest_two_colored_tree(sparsity: SparsityPattern, colors: np.ndarray) -> int:
     """Vertices in the largest connected subgraph induced by two colors (a tree for an
     acyclic coloring); 0 without off-diagonal nonzeros. One vertex copy per color pair."""
@@ -357,9 +379,12 @@ class ColoredPattern:
     Attributes:
         sparsity: the (m, n) :class:`SparsityPattern`.
         colors: int32 array; shape (n,) for modes ``HVP``/``JVP`` (column colors),
-            (m,) for ``VJP`` (row colors). ``-1`` marks a vertex no product needs.
-        mode: ``"HVP"``, ``"JVP"`` or ``"VJP"``.
-        algorithm: coloring algorithm (``"star"``, ``"acyclic"``, ``"column"``, ``"row"``).
+            (m,) for ``VJP`` (row colors), (n + m,) for ``JVP+VJP`` (the n column colors
+            0..k_f-1, each a JVP, then the m row colors k_f..k-1, each a VJP). ``-1``
+            marks a vertex no product needs.
+        mode: ``"HVP"``, ``"JVP"``, ``"VJP"`` or ``"JVP+VJP"``.
+        algorithm: coloring algorithm (``"star"``, ``"acyclic"``, ``"column"``, ``"row"``,
+            ``"bicoloring"``).
         order: the vertex order the algorithm used.
         provenance: free-form metadata.
     """
@@ -380,8 +405,9 @@ class ColoredPattern:
 
         Args:
             sparsity: the pattern that was colored.
-            colors: integer color per column (HVP/JVP) or row (VJP); -1 for "needs none".
-            mode: ``"HVP"``, ``"JVP"`` or ``"VJP"``.
+            colors: integer color per column (HVP/JVP) or row (VJP), or per column then
+                row (JVP+VJP, column colors below row colors); -1 for "needs none".
+            mode: ``"HVP"``, ``"JVP"``, ``"VJP"`` or ``"JVP+VJP"``.
             algorithm: name of the coloring algorithm.
             order: name of the vertex order.
             provenance: optional free-form metadata.
@@ -395,20 +421,23 @@ class ColoredPattern:
         m, n = sparsity.shape
         if mode == "HVP" and m != n:
             raise ValueError(f"an HVP coloring needs a square pattern, got shape {sparsity.shape}")
-        expected = m if mode == "VJP" else n
+        expected = {"VJP": m, BIDIRECTIONAL: n + m}.get(mode, n)
         c = np.asarray(colors)
         if c.size and (c.dtype == np.bool_ or not np.issubdtype(c.dtype, np.integer)):
             raise ValueError(f"colors must be integers, got dtype {c.dtype}")
         if c.shape != (expected,):
-            side = "rows" if mode == "VJP" else "columns"
+            side = {"VJP": "row", BIDIRECTIONAL: "column and one per row"}.get(mode, "column")
             raise ValueError(
-                f"a {mode} coloring needs one color per {side[:-1]} ({expected}), "
-                f"got shape {c.shape}"
+                f"a {mode} coloring needs one color per {side} ({expected}), got shape {c.shape}"
             )
         c = c.astype(np.int32)
         if c.size and int(c.min()) < -1:
             raise ValueError(f"colors must be >= -1 (-1 = needs no product), got {int(c.min())}")
+        if mode == BIDIRECTIONAL:
+            _check_bidirectional(sparsity, c)
         touched = sparsity.rows if mode == "VJP" else sparsity.cols
+        if mode == BIDIRECTIONAL:
+            touched = touched[:0]  # checked above
         if mode == "HVP":
             # A neutral vertex of a symmetric coloring may have off-diagonal nonzeros (read
             # through its neighbours' colors) but no diagonal one.
@@ -461,9 +490,16 @@ class ColoredPattern:
         return self._plan_cache["substitution_depth"]
 
     def compressed_pattern(self) -> SparsityPattern:
-        """Pattern of the compressed matrix: (m, colors) for HVP/JVP, (colors, n) for VJP."""
+        """Pattern of the compressed matrix: (m, colors) for HVP/JVP, (colors, n) for VJP;
+        for JVP+VJP the JVP part, (m, column colors)."""
         s = self.sparsity
         k = self.num_colors
+        if self.mode == BIDIRECTIONAL:
+            n = s.shape[1]
+            c = self.colors[:n][s.cols]
+            keep = c >= 0
+            k_f = int(self.colors[:n].max(initial=-1)) + 1
+            return SparsityPattern.from_coo(s.rows[keep], c[keep], (s.shape[0], k_f))
         if self.mode == "VJP":
             return SparsityPattern(self.colors[s.rows], s.cols, (k, s.shape[1]))
         c = self.colors[s.cols]
@@ -489,6 +525,12 @@ class ColoredPattern:
         dense_count = m if self.mode == "VJP" else n
         header = f"ColoredPattern({s._header()}, {self.mode}, {_plural(k, 'color')})"
         summary = f"{_plural(k, self.mode)} (instead of {_plural(dense_count, self.mode)})"
+        if self.mode == BIDIRECTIONAL:
+            k_f = int(self.colors[:n].max(initial=-1)) + 1
+            summary = (
+                f"{_plural(k, 'product')}: {_plural(k_f, 'JVP')} and {_plural(k - k_f, 'VJP')} "
+                f"(instead of {_plural(min(m, n), 'product')})"
+            )
         if self.substitution_depth:
             summary += f", substitution depth {self.substitution_depth}"
         scale = display.preview_scale(s.shape)

@@ -22,8 +22,9 @@ from typing import Any
 
 #: Hessian-vector product compositions (see :mod:`asdex_pipe.differentiation.hvp`).
 HVP_MODES = ("fwd_over_rev", "rev_over_fwd", "rev_over_rev")
-#: Jacobian product direction: column coloring + JVPs, row coloring + VJPs, or the cheaper.
-JACOBIAN_MODES = ("auto", "fwd", "rev")
+#: Jacobian product direction: column coloring + JVPs, row coloring + VJPs, both (a
+#: bidirectional coloring: VJPs for some rows, JVPs for the rest), or the cheapest.
+JACOBIAN_MODES = ("auto", "fwd", "rev", "bidirectional")
 #: Symmetric (Hessian) coloring algorithms.
 SYMMETRIC_ALGORITHMS = ("star", "acyclic")
 #: Every coloring algorithm an artifact or a pipeline job can name.

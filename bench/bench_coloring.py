@@ -5,6 +5,10 @@
 Patterns: Rosenbrock-type tridiagonal (n = 10^6), 2-D 5-point and 9-point stencils on a
 1000×1000 grid, a 3-D 7-point stencil on 100^3, and random symmetric patterns. Times are
 one warm call each (numba kernels are compiled and cached on disk before timing).
+
+A second table covers hard structures (ours only): hubs (an arrowhead and two linked hubs
+with 10^6 leaves, star and acyclic) and a Jacobian with a dense row and a dense column
+(n = 10^5) in every Jacobian mode, where only the bidirectional coloring saves products.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ from __future__ import annotations
 import argparse
 import warnings
 
-from asdex_pipe.coloring import color_symmetric
+import numpy as np
+
+from asdex_pipe import SparsityPattern
+from asdex_pipe.coloring import color_symmetric, jacobian_coloring_from_sparsity
 from bench.harness import fmt_ratio, fmt_seconds, machine_line, markdown_table, peer_available
 from bench.harness import time_once as _time_once
 from tests.coloring import families as fam
@@ -102,6 +109,39 @@ def main() -> None:
         f"\nTotal colors over the suite: peer star {totals['peer']}, our star "
         f"{totals['star']}, our acyclic {totals['acyclic']} (default order largest_first)."
     )
+    print(f"\nHard structures (ours only):\n\n{hard_structures(args.quick)}")
+
+
+def dense_row_and_column(n: int) -> SparsityPattern:
+    """(n + 1, n): a diagonal, a full first column and a full last row (the Jacobian of
+    ``[x**2 + x[0]·a; sum(x)]``)."""
+    i = np.arange(n)
+    rows = np.concatenate([i, i, np.full(n, n)])
+    cols = np.concatenate([i, np.zeros(n, np.int64), i])
+    return SparsityPattern.from_coo(rows, cols, (n + 1, n))
+
+
+def hard_structures(quick: bool) -> str:
+    """The hard-structures table (markdown)."""
+    s = 10 if quick else 1
+    rows = []
+    for name, pattern in (
+        ("arrowhead n=10^6", fam.arrowhead(10**6 // s)),
+        ("two linked hubs n=10^6", fam.double_hub(10**6 // s, linked=True)),
+    ):
+        for algorithm in ("star", "acyclic"):
+            t, k = _ours(pattern, algorithm, "largest_first")
+            rows.append([name, pattern.nnz, f"Hessian, {algorithm}", k, fmt_seconds(t)])
+    pattern = dense_row_and_column(10**5 // s)
+    for mode in ("fwd", "rev", "bidirectional", "auto"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            t, cp = _time_once(jacobian_coloring_from_sparsity, pattern, mode)
+        label = f"Jacobian, mode={mode} ({cp.mode})"
+        rows.append(
+            ["dense row + column n=10^5", pattern.nnz, label, cp.num_colors, fmt_seconds(t)]
+        )
+    return markdown_table(["pattern", "nnz", "coloring", "products", "time"], rows)
 
 
 if __name__ == "__main__":

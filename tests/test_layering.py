@@ -18,7 +18,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "asdex_pipe"
 
 #: Modules everything may use: no package imports of their own beyond each other.
-BASE = {"_version", "sorting", "display", "timing", "vocabulary"}
+BASE = {"_version", "sorting", "display", "timing", "vocabulary", "fingerprint"}
 LIBRARY = {
     "pattern",
     "arguments",

@@ -907,3 +907,32 @@ ZOO.extend(
         ZooCase("vec_argmax_update", vec_argmax_update, (8,), False, True),
     ]
 )
+
+
+# ---------------------------------------------- scans the fuzzer's layouts broke (issue 19)
+def vec_scan_const_init_length_2(x):
+    # A constant initial carry and two steps: each step reads its own xs slice.
+    return jax.lax.scan(lambda c, xi: (c + xi, c), jnp.zeros(3), x.reshape(2, 3))[0]
+
+
+def scan_const_init_two_carries_reverse(x):
+    def step(c, xi):
+        a, b = c
+        return (jnp.sin(a) + xi, b * xi[:2] + a[:2]), a * xi
+
+    (a, b), ys = jax.lax.scan(step, (jnp.zeros(3), jnp.ones(2)), x.reshape(2, 3), reverse=True)
+    return jnp.sum(a**3) + jnp.sum(b**2) + jnp.sum(jnp.sin(ys))
+
+
+ZOO.extend(
+    [
+        ZooCase("vec_scan_const_init_length_2", vec_scan_const_init_length_2, (6,), False, True),
+        ZooCase(
+            "scan_const_init_two_carries_reverse",
+            scan_const_init_two_carries_reverse,
+            (6,),
+            True,
+            False,
+        ),
+    ]
+)

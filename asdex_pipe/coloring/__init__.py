@@ -1,6 +1,7 @@
 """Graph colorings of sparsity patterns: one AD product per color recovers every nonzero.
 
-Column / row colorings (structurally orthogonal groups) serve Jacobians; star (direct
+Column / row colorings (structurally orthogonal groups) and bidirectional colorings (some
+rows by VJPs, the rest by JVPs: :mod:`.bicoloring`) serve Jacobians; star (direct
 recovery) and acyclic (recovery by substitution) colorings serve symmetric Hessians.
 
 Every coloring the public functions return has passed the independent checker of its kind
@@ -20,6 +21,7 @@ from asdex_pipe.coloring.api import (
 )
 from asdex_pipe.coloring.check import (
     InvalidColoringError,
+    check_coloring_bidirectional,
     check_coloring_cols,
     check_coloring_rows,
     check_coloring_symmetric,
@@ -30,6 +32,7 @@ __all__ = [
     "ALGORITHMS",
     "ORDERS",
     "InvalidColoringError",
+    "check_coloring_bidirectional",
     "check_coloring_cols",
     "check_coloring_rows",
     "check_coloring_symmetric",

@@ -1,7 +1,16 @@
-"""Public coloring functions: column/row colorings for Jacobians, symmetric for Hessians.
+"""Public coloring functions: column/row/bidirectional colorings for Jacobians, symmetric
+for Hessians.
 
 Each result is checked by the independent checker of its kind before it is returned
 (:func:`_validated`): no invalid coloring leaves these functions.
+
+Jacobian mode selection (``mode="auto"``) never colors a side it does not need: the
+densest row bounds the column colors from below (its columns need distinct colors), the
+densest column the row colors, and each bidirectional scheme has its own bound (see
+:mod:`asdex_pipe.coloring.bicoloring`). Candidates are colored in increasing order of their
+bound, and one whose bound already exceeds the best coloring found is skipped, so a dense
+row never makes the column side run. Every coloring works in memory proportional to the
+pattern (see :mod:`asdex_pipe.coloring.columns`).
 """
 
 from __future__ import annotations
@@ -12,22 +21,23 @@ from typing import Any
 
 import numpy as np
 
+from asdex_pipe.coloring import bicoloring
 from asdex_pipe.coloring.acyclic import greedy_acyclic
 from asdex_pipe.coloring.check import (
     InvalidColoringError,
+    check_coloring_bidirectional,
     check_coloring_cols,
     check_symmetric_unchecked,
 )
-from asdex_pipe.coloring.graph import Graph, adjacency_graph, intersection_graph
-from asdex_pipe.coloring.greedy import greedy_distance1
+from asdex_pipe.coloring.columns import color_columns, color_graph, finish
+from asdex_pipe.coloring.graph import adjacency_graph
 from asdex_pipe.coloring.neutral import neutralize_star
-from asdex_pipe.coloring.orders import BEST_CANDIDATES, ORDERS, vertex_order
+from asdex_pipe.coloring.orders import ORDERS
 from asdex_pipe.coloring.star import greedy_star
-from asdex_pipe.pattern import ColoredPattern, SparsityPattern
-from asdex_pipe.sorting import unique_sorted
+from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern, SparsityPattern
+from asdex_pipe.vocabulary import JACOBIAN_MODES
 
 ALGORITHMS = ("star", "acyclic")
-JACOBIAN_MODES = ("auto", "fwd", "rev")
 
 
 def _check_order(order: str) -> None:
@@ -38,18 +48,6 @@ def _check_order(order: str) -> None:
 def _check_pattern(pattern: Any) -> None:
     if not isinstance(pattern, SparsityPattern):
         raise ValueError(f"expected a SparsityPattern, got {type(pattern).__name__}")
-
-
-def _finish(colors: np.ndarray, empty: np.ndarray) -> np.ndarray:
-    """Mark vertices that need no product with -1 and renumber the rest 0..k-1."""
-    colors = colors.astype(np.int32)
-    colors[empty] = -1
-    used = unique_sorted(colors[colors >= 0])
-    if used.size and used[-1] != used.size - 1:
-        remap = np.full(int(used[-1]) + 1, -1, dtype=np.int32)
-        remap[used] = np.arange(used.size, dtype=np.int32)
-        colors = np.where(colors >= 0, remap[np.maximum(colors, 0)], -1).astype(np.int32)
-    return colors
 
 
 def _validated(check: Callable[[], None], what: str) -> None:
@@ -82,34 +80,10 @@ def _warn_if_dense(colors: np.ndarray, what: str) -> None:
         )
 
 
-def _best(run: Callable[[str], np.ndarray]) -> tuple[np.ndarray, str]:
-    """Try the candidate orders; keep the fewest colors (earliest candidate on ties)."""
-    best_colors, best_order = None, ""
-    for name in BEST_CANDIDATES:
-        colors = run(name)
-        k = int(colors.max()) + 1 if colors.size else 0
-        if best_colors is None or k < int(best_colors.max(initial=-1)) + 1:
-            best_colors, best_order = colors, name
-    return best_colors, f"best:{best_order}"
-
-
-def _color_graph(graph: Graph, order: str, seed: int, kernel: Callable) -> tuple[np.ndarray, str]:
-    if order == "best":
-        return _best(lambda name: kernel(graph, vertex_order(graph, name, seed)))
-    return kernel(graph, vertex_order(graph, order, seed)), order
-
-
-def _d1(graph: Graph, order: np.ndarray) -> np.ndarray:
-    return greedy_distance1(graph.indptr, graph.indices, order)
-
-
 def _columns(pattern: SparsityPattern, order: str, seed: int) -> tuple[np.ndarray, str]:
     _check_pattern(pattern)
     _check_order(order)
-    graph = intersection_graph(pattern)
-    colors, used = _color_graph(graph, order, seed, _d1)
-    empty = np.bincount(pattern.cols, minlength=pattern.shape[1]) == 0
-    colors = _finish(colors, empty)
+    colors, used = color_columns(pattern, order, seed)
     # Row colorings come here with the transposed pattern: this checks them as rows.
     _validated(lambda: check_coloring_cols(pattern, colors), "column/row")
     return colors, used
@@ -184,18 +158,30 @@ def complex_output(f: Callable, x: Any) -> bool:
     return any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(jax.eval_shape(f, x)))
 
 
-def jacobian_mode_for(f: Callable, input_shape: Any, mode: str, dtype: Any = None) -> str:
-    """``mode`` checked against ``f``'s outputs: complex outputs need forward mode, so
-    ``"auto"`` becomes ``"fwd"`` and ``"rev"`` raises ``ValueError``."""
+def _complex_output_as_detected(f: Callable, shape: tuple[int, ...], dtype: Any) -> bool:
+    """:func:`complex_output` at the dtype detection traces at: float64 where ``f`` allows
+    it (float32 would break code that mixes the input with float64 constants)."""
     import jax
     import jax.numpy as jnp
 
+    if dtype is None:
+        try:
+            with jax.enable_x64(True):
+                return complex_output(f, jax.ShapeDtypeStruct(shape, jnp.float64))
+        except Exception:  # code that insists on float32: detection falls back the same way
+            dtype = jnp.float32
+    return complex_output(f, jax.ShapeDtypeStruct(shape, dtype))
+
+
+def jacobian_mode_for(f: Callable, input_shape: Any, mode: str, dtype: Any = None) -> str:
+    """``mode`` checked against ``f``'s outputs: complex outputs need forward mode, so
+    ``"auto"`` becomes ``"fwd"`` and ``"rev"`` and ``"bidirectional"`` (whose VJPs would
+    lose the imaginary parts too) raise ``ValueError``."""
     from asdex_pipe.detection.api import normalize_input
 
     shape, sample_dtype = normalize_input(input_shape, dtype)
-    x = jax.ShapeDtypeStruct(shape, sample_dtype or jnp.float32)
-    if mode != "fwd" and complex_output(f, x):
-        if mode == "rev":
+    if mode != "fwd" and _complex_output_as_detected(f, shape, sample_dtype):
+        if mode != "auto":
             raise ValueError(COMPLEX_REV)
         return "fwd"
     return mode
@@ -222,9 +208,9 @@ def _symmetric(
         kernel = lambda g, o: greedy_star(g.indptr, g.indices, o)  # noqa: E731
     else:
         kernel = lambda g, o: greedy_acyclic(g.indptr, g.indices, g.rev, o)  # noqa: E731
-    colors, used = _color_graph(graph, order, seed, kernel)
+    colors, used = color_graph(graph, order, seed, kernel)
     empty = np.bincount(pattern.cols, minlength=n) == 0
-    return _finish(colors, empty), used
+    return finish(colors, empty), used
 
 
 def _postprocessed(
@@ -233,7 +219,7 @@ def _postprocessed(
     if not postprocess:
         out = np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
     elif algorithm == "star":
-        out = _finish(neutralize_star(pattern, colors), colors < 0)
+        out = finish(neutralize_star(pattern, colors), colors < 0)
     else:
         out = colors
     # Checked after post-processing, so the neutral colors are checked too.
@@ -302,15 +288,25 @@ def hessian_coloring_from_sparsity(
 def jacobian_coloring_from_sparsity(
     sparsity: SparsityPattern, mode: str = "auto", order: str = "largest_first", seed: int = 0
 ) -> ColoredPattern:
-    """Color a Jacobian pattern: columns for JVPs (``"fwd"``), rows for VJPs (``"rev"``).
+    """Color a Jacobian pattern: columns for JVPs (``"fwd"``), rows for VJPs (``"rev"``),
+    or both (``"bidirectional"``: some rows by VJPs, the rest of the entries by JVPs).
 
-    ``"auto"`` picks the side with fewer colors (forward on ties).
+    ``"auto"`` picks the fewest products: forward on ties with reverse, bidirectional only
+    when it needs strictly fewer than both (a dense row together with a dense column, e.g.
+    ``[x**2 + x[0]·a; sum(x)]``: 3 products where either side needs n). Sides are skipped
+    when their lower bound (the densest row for columns, the densest column for rows) shows
+    they cannot win, so no dense structure is ever built (see the module docstring).
 
     Args:
         sparsity: (m, n) Jacobian pattern.
-        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs) or ``"auto"``.
+        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs),
+            ``"bidirectional"`` (see :mod:`asdex_pipe.coloring.bicoloring`) or ``"auto"``.
         order: vertex order (see ``ORDERS``); ``"best"`` tries several.
         seed: seed of the ``"random"`` order.
+
+    Returns:
+        ``ColoredPattern`` of mode ``"JVP"`` (algorithm ``"column"``), ``"VJP"`` (``"row"``)
+        or ``"JVP+VJP"`` (``"bicoloring"``; colors: n column colors, then m row colors).
 
     Raises:
         InvalidColoringError: never for a valid input; it would mean the computed coloring
@@ -318,16 +314,85 @@ def jacobian_coloring_from_sparsity(
     """
     _check_jacobian_options(mode, order)
     _check_pattern(sparsity)
-    fwd = rev = None
-    if mode in ("fwd", "auto"):
-        fwd = _columns(sparsity, order, seed)
-    if mode in ("rev", "auto"):
-        rev = _columns(sparsity.transpose(), order, seed)
-    if rev is None or (fwd is not None and fwd[0].max(initial=-1) <= rev[0].max(initial=-1)):
-        _warn_if_dense(fwd[0], "column")
-        return ColoredPattern(sparsity, fwd[0], "JVP", "column", fwd[1])
-    _warn_if_dense(rev[0], "row")
-    return ColoredPattern(sparsity, rev[0], "VJP", "row", rev[1])
+    if mode in ("fwd", "rev"):
+        colored = _one_sided(sparsity, mode, order, seed)
+        _warn_if_dense(colored.colors, colored.algorithm)
+        return colored
+    transposed = sparsity.transpose()  # once: every row-side step needs it
+    rows_mask, rows_bound = bicoloring.peel_rows(sparsity)
+    cols_mask, cols_bound = bicoloring.peel_rows(transposed)
+    if mode == "bidirectional":
+        first = _bidirectional(sparsity, rows_mask, None, order, seed)
+        if cols_bound >= first.num_colors:
+            return first
+        second = _bidirectional(sparsity, None, cols_mask, order, seed, transposed)
+        return second if second.num_colors < first.num_colors else first
+    n = sparsity.shape[1]
+    max_row = int(np.diff(sparsity.indptr).max(initial=0))
+    max_col = int(np.bincount(sparsity.cols, minlength=n).max(initial=0))
+    # (lower bound, preference on ties, how to color); one-sided colorings first on ties.
+    candidates: list[tuple[int, int, Callable[[], ColoredPattern]]] = [
+        (max_row, 0, lambda: _one_sided(sparsity, "fwd", order, seed)),
+        (max_col, 1, lambda: _one_sided(sparsity, "rev", order, seed, transposed)),
+    ]
+    if rows_mask.any():
+        candidates.append(
+            (rows_bound, 2, lambda: _bidirectional(sparsity, rows_mask, None, order, seed))
+        )
+    if cols_mask.any():
+        candidates.append(
+            (
+                cols_bound,
+                3,
+                lambda: _bidirectional(sparsity, None, cols_mask, order, seed, transposed),
+            )
+        )
+    best: tuple[int, int, ColoredPattern] | None = None
+    for bound, rank, run in sorted(candidates, key=lambda cand: cand[:2]):
+        if best is not None and (bound, rank) > best[:2]:
+            continue  # it cannot need fewer products, nor as few with a better rank
+        colored = run()
+        if best is None or (colored.num_colors, rank) < best[:2]:
+            best = (colored.num_colors, rank, colored)
+    chosen = best[2]
+    if chosen.mode != BIDIRECTIONAL:
+        _warn_if_dense(chosen.colors, chosen.algorithm)
+    return chosen
+
+
+def _one_sided(
+    sparsity: SparsityPattern,
+    side: str,
+    order: str,
+    seed: int,
+    transposed: SparsityPattern | None = None,
+) -> ColoredPattern:
+    """The column (``"fwd"``) or row (``"rev"``) coloring as a ``ColoredPattern``
+    (``transposed``: the transposed pattern when already at hand)."""
+    if side == "fwd":
+        colors, used = _columns(sparsity, order, seed)
+        return ColoredPattern(sparsity, colors, "JVP", "column", used)
+    t = sparsity.transpose() if transposed is None else transposed
+    colors, used = _columns(t, order, seed)
+    return ColoredPattern(sparsity, colors, "VJP", "row", used)
+
+
+def _bidirectional(
+    sparsity: SparsityPattern,
+    vjp_rows: np.ndarray | None,
+    jvp_cols: np.ndarray | None,
+    order: str,
+    seed: int,
+    transposed: SparsityPattern | None = None,
+) -> ColoredPattern:
+    """A bidirectional coloring (rows ``vjp_rows`` by VJPs, or the transposed scheme with
+    columns ``jvp_cols`` by JVPs), checked."""
+    if vjp_rows is not None:
+        colors, used = bicoloring.bicolor_rows(sparsity, vjp_rows, order, seed)
+    else:
+        colors, used = bicoloring.bicolor_cols(sparsity, jvp_cols, order, seed, transposed)
+    _validated(lambda: check_coloring_bidirectional(sparsity, colors), "bidirectional")
+    return ColoredPattern(sparsity, colors, BIDIRECTIONAL, "bicoloring", used)
 
 
 def hessian_coloring(

@@ -124,6 +124,66 @@ def check_coloring_rows(pattern: SparsityPattern, colors) -> None:
         )
 
 
+def check_coloring_bidirectional(pattern: SparsityPattern, colors) -> None:
+    """Every nonzero must be read directly from a JVP of its column's color or from a VJP
+    of its row's color (a star bicoloring, Gebremedhin, Manne, Pothen 2005).
+
+    A JVP of column color k sums the columns of color k, so A[i, j] is read from it when j
+    is the only column of color κ(j) in row i; a VJP of row color l sums the rows of color
+    l, so A[i, j] is read from it when i is the only row of color ρ(i) in column j.
+    Columns and rows colored -1 are in no product. Column and row colors must be disjoint
+    (each color is one product, either a JVP or a VJP).
+
+    Args:
+        pattern: (m, n) pattern.
+        colors: (n + m,) integer colors: the n column colors, then the m row colors; -1
+            for a vertex in no product.
+    """
+    m, n = pattern.shape
+    c = np.asarray(colors)
+    if c.shape != (n + m,):
+        raise InvalidColoringError(
+            f"a bidirectional coloring of a {m}×{n} pattern needs {n + m} colors (columns, "
+            f"then rows), got shape {c.shape}"
+        )
+    if c.size and (c.dtype == np.bool_ or not np.issubdtype(c.dtype, np.integer)):
+        raise InvalidColoringError(f"bidirectional colors must be integers, got dtype {c.dtype}")
+    c = c.astype(np.int64)
+    if c.size and int(c.min()) < -1:
+        raise InvalidColoringError(f"colors must be >= -1, got {int(c.min())}")
+    kappa, rho = c[:n], c[n:]
+    shared = np.intersect1d(kappa[kappa >= 0], rho[rho >= 0])
+    if shared.size:
+        raise InvalidColoringError(
+            f"color {int(shared[0])} is used by a column and by a row; a color is one "
+            "product, a JVP or a VJP"
+        )
+    if pattern.nnz == 0:
+        return
+    i = pattern.rows.astype(np.int64)
+    j = pattern.cols.astype(np.int64)
+    k = int(c.max()) + 2  # colors shifted by one: -1 becomes its own group 0
+    by_col = (kappa[j] >= 0) & (_group_sizes(i, kappa[j] + 1, m, k) == 1)
+    by_row = (rho[i] >= 0) & (_group_sizes(j, rho[i] + 1, n, k) == 1)
+    ok = by_col | by_row
+    if not np.all(ok):
+        a = int(np.argmax(~ok))
+        r, q = int(i[a]), int(j[a])
+        jvp = (
+            f"column {q} is in no JVP"
+            if kappa[q] < 0
+            else f"row {r} holds another column of color {int(kappa[q])}"
+        )
+        vjp = (
+            f"row {r} is in no VJP"
+            if rho[r] < 0
+            else f"column {q} holds another row of color {int(rho[r])}"
+        )
+        raise InvalidColoringError(
+            f"nonzero ({r}, {q}) is recovered neither by a JVP ({jvp}) nor by a VJP ({vjp})"
+        )
+
+
 def _transposed_positions(i: np.ndarray, j: np.ndarray, n: int) -> np.ndarray:
     """For entries (i, j) of a symmetric structure sorted row-major, the position of (j, i).
 

@@ -12,13 +12,14 @@ import scipy.sparse as sp
 
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection import rules as _rules  # noqa: F401  (registers every rule)
+from asdex_pipe.detection.budget import DensePatternError, dense_message
 from asdex_pipe.detection.interpreter import eval_closed_jaxpr
 from asdex_pipe.detection.registry import Context
 from asdex_pipe.pattern import SparsityPattern
 from asdex_pipe.vocabulary import check_scalar_output
 
 # Bump whenever a rule change can change a detected pattern (artifact keys depend on it).
-DETECTOR_VERSION = "0.3.0"
+DETECTOR_VERSION = "0.3.1"
 
 
 def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
@@ -80,14 +81,30 @@ def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> tuple[Any, Any, b
         return jax.make_jaxpr(f)(jax.ShapeDtypeStruct(shape, dtype)), dtype, x64
 
 
-def _detect(f: Callable, shape: tuple[int, ...], dtype: Any) -> D.Deps:
-    """Trace ``f`` and propagate; returns the output Deps stacked (flat)."""
+def _detect(f: Callable, shape: tuple[int, ...], dtype: Any, kind: str = "Jacobian") -> D.Deps:
+    """Trace ``f`` and propagate; returns the output Deps stacked (flat).
+
+    Raises:
+        DensePatternError: the ``kind`` (``"Jacobian"`` of ``f``, or ``"Hessian"`` when
+            ``f`` is a gradient) is dense or nearly so (see :mod:`.budget`).
+    """
     n = int(np.prod(shape))
     closed, _, x64 = _trace(f, shape, dtype)
     ctx = Context()
     # Concrete evaluation binds primitives on the jaxpr's constants: same precision mode.
-    with jax.enable_x64(x64):
-        outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
+    try:
+        with jax.enable_x64(x64):
+            outs = eval_closed_jaxpr(closed, [D.identity(shape, n)], ctx)
+    except DensePatternError as err:
+        m = n if kind == "Hessian" else sum(int(np.prod(a.shape)) for a in closed.out_avals)
+        raise DensePatternError(
+            dense_message(err, kind, (m, n)),
+            elements=err.elements,
+            inputs=err.inputs,
+            dependencies=err.dependencies,
+            kind=kind,
+            shape=(m, n),
+        ) from None
     outs = [o.with_ncols(n).without_value() for o in outs]
     return outs[0] if len(outs) == 1 else D.stack(outs)
 
@@ -120,6 +137,9 @@ def jacobian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Spars
 
     Raises:
         ValueError: for a non-callable ``f`` or a malformed ``input_shape`` / ``dtype``.
+        DensePatternError: (a ValueError) the Jacobian is dense or nearly so and too large
+            to be worth detecting (see :mod:`asdex_pipe.detection.budget`); the message
+            names the density, the memory the matrix needs and what to do instead.
     """
     _check_callable(f)
     shape, dtype = normalize_input(input_shape, dtype)
@@ -143,6 +163,8 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     Raises:
         ValueError: if ``f`` is not scalar-valued (the message shows the output shape), or
             for malformed arguments.
+        DensePatternError: (a ValueError) the Hessian is dense or nearly so and too large
+            to be worth detecting (see :mod:`asdex_pipe.detection.budget`).
     """
     _check_callable(f)
     shape, dtype = normalize_input(input_shape, dtype)
@@ -155,7 +177,7 @@ def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> Sparsi
     def grad_f(x):
         return jax.grad(lambda y: jax.numpy.reshape(f(y), ()))(x)
 
-    d = _detect(grad_f, shape, dtype)
+    d = _detect(grad_f, shape, dtype, "Hessian")
     d = _symmetrize(d, n)
     return _to_pattern(d, n, "hessian")
 

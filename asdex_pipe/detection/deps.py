@@ -9,6 +9,11 @@ its concrete ``value`` (then it depends on no input).
 Every operation here is a handful of numpy array operations whose cost is linear
 in rows + nonzeros (plus one sort of the nonzeros when rows are merged); nothing
 loops over elements in Python.
+
+A matrix too large and dense to be worth building raises
+:class:`~asdex_pipe.detection.budget.DensePatternError` (see there): before allocation
+where its size is known in advance (:func:`gather_rows`, which every broadcast goes
+through), on construction otherwise.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from asdex_pipe.detection import budget
 from asdex_pipe.sorting import unique_sorted
 
 _EMPTY = np.zeros(0, dtype=np.int64)
@@ -55,6 +61,8 @@ class Deps:
         self.shape = tuple(int(d) for d in shape)
         self.size = _size(self.shape)
         self.ncols = int(ncols)
+        if indices is not None:
+            budget.check_dependencies(self.size, self.ncols, int(indices.shape[0]))
         self._indptr = indptr
         self._indices = indices
         self.value = value
@@ -215,6 +223,7 @@ def gather_rows(d: Deps, idx: np.ndarray, shape: tuple[int, ...]) -> Deps:
     total = int(indptr[-1])
     if total == 0:
         return Deps(shape, d.ncols)
+    budget.check_dependencies(idx.size, d.ncols, total)  # before the (total,) arrays
     starts = d.indptr[safe]
     if total == idx.size and bool((out_len == 1).all()):
         # One dependency per row (inputs, slices of inputs): a single gather.

@@ -4,7 +4,8 @@ Modules: :mod:`.hvp` (the three HVP modes), :mod:`.compress` (seeds and batched
 products), :mod:`.decompress` (direct plans: star, column, row), :mod:`.substitution`
 (acyclic colorings), :mod:`.plans` (plan cache and the in-jit gathers), :mod:`.blocks`
 (jax.hessian-like block layouts for pytree inputs), :mod:`.builder` (the one builder and
-the :class:`SparseDerivative` it returns), :mod:`.api` (public functions).
+the :class:`SparseDerivative` it returns), :mod:`.reuse` (a detected coloring used with a
+function: is it that function's?), :mod:`.api` (public functions).
 """
 
 from asdex_pipe.differentiation.api import (
@@ -22,12 +23,14 @@ from asdex_pipe.differentiation.api import (
 )
 from asdex_pipe.differentiation.decompress import DecompressionError
 from asdex_pipe.differentiation.hvp import HVP_MODES, hvp
+from asdex_pipe.differentiation.reuse import PatternMismatchError
 
 __all__ = [
     "FORMATS",
     "HVP_MODES",
     "JACOBIAN_MODES",
     "DecompressionError",
+    "PatternMismatchError",
     "SparseDerivative",
     "hessian",
     "hessian_from_coloring",

@@ -44,7 +44,10 @@ _INPUT_DOC = """
             ``jax.ShapeDtypeStruct``), instead of ``input_shape``.
         kwargs: keyword arguments of ``f`` (data; samples as for ``args``).
         argnums: int or tuple of ints, the positional arguments to differentiate.
-        has_aux: ``f`` returns ``(output, aux)``; aux is returned alongside.
+        has_aux: ``f`` returns ``(output, aux)``; aux is returned alongside, as
+            ``jax.grad(f, has_aux=True)`` returns it (leaves computed from the arguments
+            as arrays, strings, Python numbers and other leaves unchanged, taken when the
+            program is traced).
         structure: ``"tree"`` (blocks nested like ``jax.hessian`` / ``jax.jacobian``;
             the default for the general form) or ``"flat"`` (one matrix over the raveled
             differentiated arguments, see ``.unravel``; the default for one array)."""
@@ -88,6 +91,11 @@ def hessian(
         :class:`SparseDerivative`: ``x -> H`` of shape (n, n) for one array, or
         ``(*args, **kwargs) -> H`` structured per ``structure``. Detection and coloring
         run once, here; the pattern holds for every value of the data arguments.
+
+    Raises:
+        DensePatternError: (a ValueError) the Hessian is dense or nearly so and has more
+            than 2^24 entries; a smaller dense one is evaluated densely, one HVP per
+            column, with a ``UserWarning`` (see :mod:`asdex_pipe.coloring.dense`).
     """
     options = check_options(
         "hessian", mode, format, chunk_size, seeds, False, structure, algorithm, order
@@ -116,7 +124,8 @@ def value_and_hessian(
     structure: str | None = None,
 ) -> SparseDerivative:
     """Like :func:`hessian` but returns ``(f(x), H)`` (``((f, aux), H)`` with
-    ``has_aux``), the value taken from the products' primal pass."""
+    ``has_aux``), the value taken from the products' primal pass, with ``f``'s output
+    shape (``()``, ``(1,)``, ...)."""
     options = check_options(
         "hessian", mode, format, chunk_size, seeds, True, structure, algorithm, order
     )
@@ -149,6 +158,10 @@ def hessian_from_coloring(
             ``*args, **kwargs`` (then give ``args``).
         coloring: ``ColoredPattern`` of mode ``HVP``, (n, n). A coloring built for
             structured inputs records them; ``args`` must then match (clear error if not).
+            A detected coloring records the function it was detected for; another
+            ``f`` must have its pattern contained in the coloring's (checked here, or on
+            the first call for structured inputs; see
+            :func:`asdex_pipe.differentiation.reuse.check_function_fits`).
         mode: HVP mode, one of ``HVP_MODES``.
         format: ``"bcoo"`` (jit-able, entries in the pattern's row-major order),
             ``"dense"``, ``"scipy"`` (CSR, outside jit) or ``"values"`` ((nnz,) values in
@@ -172,6 +185,8 @@ def hessian_from_coloring(
             that cannot recover its pattern or was built for other inputs; the returned
             function raises ValueError for arguments whose structure, shape or dtype do
             not fit.
+        PatternMismatchError: (a ValueError) a detected coloring whose pattern does not
+            contain ``f``'s.
     """
     options = check_options("hessian", mode, format, chunk_size, seeds, False, structure)
     return build(
@@ -199,7 +214,7 @@ def value_and_hessian_from_coloring(
     """Like :func:`hessian_from_coloring` but ``x -> (f(x), H)``.
 
     ``f(x)`` comes from the primal computation the HVPs already perform (no extra
-    forward pass).
+    forward pass) and has ``f``'s output shape.
     """
     options = check_options("hessian", mode, format, chunk_size, seeds, True, structure)
     return build(
@@ -229,14 +244,20 @@ def jacobian(
         f: function of one array of shape ``input_shape`` (or of ``*args, **kwargs``); its
             output (any pytree) is raveled into m rows.
         input_shape: int or tuple, or a sample array.
-        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs) or
-            ``"auto"`` (whichever needs fewer colors; always forward for complex outputs,
-            which ``"rev"`` refuses).
+        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs),
+            ``"bidirectional"`` (VJPs for some rows, JVPs for the rest) or ``"auto"``
+            (whichever needs fewest products; always forward for complex outputs, which
+            ``"rev"`` and ``"bidirectional"`` refuse).
         format, chunk_size, dtype: as in :func:`hessian`.{inputs}
 
     Returns:
         :class:`SparseDerivative`: ``x -> J`` (m, n), or structured like
         ``jax.jacobian``'s result (output structure outside, argument structure inside).
+
+    Raises:
+        DensePatternError: (a ValueError) the Jacobian is dense or nearly so and has more
+            than 2^24 entries; a smaller dense one is evaluated densely, one JVP per
+            column or one VJP per row, with a ``UserWarning``.
     """
     options = check_options("jacobian", mode, format, chunk_size, "constant", False, structure)
     return build(
@@ -281,13 +302,16 @@ def jacobian_from_coloring(
     has_aux: bool = False,
     structure: str | None = None,
 ) -> SparseDerivative:
-    """Sparse Jacobian function from a ``JVP`` (column) or ``VJP`` (row) coloring.
+    """Sparse Jacobian function from a ``JVP`` (column), ``VJP`` (row) or ``JVP+VJP``
+    (bidirectional) coloring.
 
     Args:
         f: function of one array of n elements (or of ``*args, **kwargs``); its output
             (any pytree) is flattened and concatenated into m rows.
-        coloring: ``ColoredPattern`` of mode ``JVP`` (products are JVPs) or ``VJP``
-            (products are VJPs after one forward pass), shape (m, n).
+        coloring: ``ColoredPattern`` of mode ``JVP`` (products are JVPs), ``VJP``
+            (products are VJPs after one forward pass) or ``JVP+VJP`` (both, from one
+            linearization), shape (m, n). Checked against
+            ``f`` as in :func:`hessian_from_coloring` (``PatternMismatchError``).
         format, chunk_size, input_shape, dtype: as in :func:`hessian_from_coloring`.{inputs}
 
     Returns:

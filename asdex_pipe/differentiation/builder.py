@@ -15,6 +15,7 @@ variants and keeps the faster; ``seeds="auto"`` calls it on the first call made 
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
@@ -29,11 +30,14 @@ import scipy.sparse as sp
 from asdex_pipe.api import jacobian_mode, output_only, pattern_for, resolve_inputs
 from asdex_pipe.arguments import InputSpec, input_spec, split_aux
 from asdex_pipe.coloring import api as _coloring
+from asdex_pipe.coloring.dense import dense_coloring
 from asdex_pipe.detection.api import normalize_input
+from asdex_pipe.detection.budget import DensePatternError
 from asdex_pipe.differentiation.blocks import Blocks, bcoo_tree, scatter_dense
-from asdex_pipe.differentiation.compress import hvp_products, jvp_products, vjp_products
+from asdex_pipe.differentiation.compress import hvp_products, jacobian_products
 from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
-from asdex_pipe.pattern import ColoredPattern
+from asdex_pipe.differentiation.reuse import check_function_fits
+from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern
 from asdex_pipe.vocabulary import (
     FORMATS,
     HVP_MODES,
@@ -120,7 +124,7 @@ def normalize_shape(input_shape: Any) -> tuple[int, ...]:
 
 
 def _check_coloring(coloring: Any, kind: str, what: str) -> ColoredPattern:
-    allowed = ("HVP",) if kind == "hessian" else ("JVP", "VJP")
+    allowed = ("HVP",) if kind == "hessian" else ("JVP", "VJP", BIDIRECTIONAL)
     if not isinstance(coloring, ColoredPattern):
         raise ValueError(f"{what} expects a ColoredPattern, got {type(coloring).__name__}")
     if coloring.mode not in allowed:
@@ -192,6 +196,59 @@ def flatten_output(f: Callable, x: Any, *rest: Any) -> tuple[Callable, Callable,
     return f_flat, unflatten, int(bounds[-1])
 
 
+# ------------------------------------------------------------------ eager building
+def _eager() -> Any:
+    """``jax.ensure_compile_time_eval()`` where a builder runs inside the caller's staging
+    trace (``jax.jit``), else a context that does nothing.
+
+    Inside such a trace every operation, even on constants, yields a tracer of that trace:
+    detection cannot read its constants, and device arrays cached for later calls would
+    leak (``UnexpectedTracerError`` on the next call outside). Eager evaluation keeps them
+    concrete. Elsewhere it is not entered, because it also folds constants while tracing
+    (detection would see another jaxpr than ``hessian_sparsity`` does).
+    """
+    staging = isinstance(jnp.zeros(()), jax.core.Tracer)  # a constant became a tracer
+    return jax.ensure_compile_time_eval() if staging else contextlib.nullcontext()
+
+
+# ------------------------------------------------------------------ aux
+class _Passthrough:
+    """Aux leaves that are not traced values, carried out of the jitted program in the
+    output's tree structure (a pytree node without children) instead of as outputs.
+
+    jit keeps the output structure of each trace with its compiled program, so every call
+    of that program returns the values of its trace: exactly what a Python value computed
+    while tracing is. Hashed and compared by identity.
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+
+jax.tree_util.register_pytree_node(_Passthrough, lambda p: ((), p), lambda p, _: p)
+
+
+def _pack_aux(aux: Any) -> tuple[list[Any], _Passthrough]:
+    """Split ``f``'s aux (in the program's trace) into the traced leaves, returned as
+    outputs, and everything else (strings, Python numbers, numpy arrays, the tree)."""
+    leaves, tree = jax.tree.flatten(aux)
+    traced = [isinstance(leaf, jax.core.Tracer) for leaf in leaves]
+    arrays = [leaf for leaf, t in zip(leaves, traced, strict=True) if t]
+    static = [None if t else leaf for leaf, t in zip(leaves, traced, strict=True)]
+    return arrays, _Passthrough((tree, static, traced))
+
+
+def _unpack_aux(packed: tuple[list[Any], _Passthrough]) -> Any:
+    """The aux as ``f`` returned it, from :func:`_pack_aux`'s parts after the program."""
+    arrays, box = packed
+    tree, static, traced = box.value
+    it = iter(arrays)
+    leaves = [next(it) if t else v for v, t in zip(static, traced, strict=True)]
+    return jax.tree.unflatten(tree, leaves)
+
+
 # ------------------------------------------------------------------ the callable
 class SparseDerivative:
     """The sparse Hessian / Jacobian function every builder returns.
@@ -199,7 +256,17 @@ class SparseDerivative:
     Call it like ``f``: ``fn(x)`` for the one-array form, ``fn(*args, **kwargs)`` for the
     general form. It returns the matrix (``H`` or ``J``), ``(value, matrix)`` for the
     ``value_and_*`` builders, and with ``has_aux`` also ``f``'s aux, as JAX does:
-    ``(matrix, aux)`` and ``((value, aux), matrix)``.
+    ``(matrix, aux)`` and ``((value, aux), matrix)``. The value has ``f``'s output shape.
+
+    Aux is returned as ``jax.grad(f, has_aux=True)`` returns it: leaves computed from the
+    arguments come back as arrays (computed in the program), every other leaf (strings,
+    Python numbers, numpy arrays, None, containers) unchanged. Those are taken when the
+    program is traced (once per argument shapes and dtypes, like any Python value under
+    ``jax.jit``), so an aux that changes without its inputs changing keeps its first value.
+
+    Everything built once (plans, device arrays, the programs) is built eagerly, even
+    when the builder or the first call runs inside the caller's ``jax.jit``, so the
+    function can be used inside and outside traces in any order.
 
     Attributes:
         coloring: the ``ColoredPattern`` used; its ``sparsity`` gives the (rows, cols)
@@ -222,6 +289,12 @@ class SparseDerivative:
         input_shape: tuple[int, ...] | None,
         dtype: Any,
     ):
+        # Built eagerly even inside a caller's trace: cached device arrays that were
+        # tracers of that trace would leak into every later call (UnexpectedTracerError).
+        with _eager():
+            self._setup(f, coloring, spec, options, input_shape, dtype)
+
+    def _setup(self, f, coloring, spec, options, input_shape, dtype) -> None:
         self.coloring = coloring
         self.spec = spec
         self.options = options
@@ -330,11 +403,20 @@ class SparseDerivative:
         chunk, with_value = options.chunk_size, options.with_value
 
         def body(x, data, colors):
-            extra_aux = aux(x, data) if aux is not None else None
+            extra_aux = _pack_aux(aux(x, data)) if aux is not None else None
             if hessian:
-                value, b = hvp_products(
-                    lambda y: g_flat(y, data), x, colors, k, options.mode, chunk, with_value
-                )
+                out_shape = []
+
+                def scalar(y):
+                    out = g_flat(y, data)
+                    out_shape.append(jnp.shape(out))  # f's output shape, seen while tracing
+                    return out
+
+                value, b = hvp_products(scalar, x, colors, k, options.mode, chunk, with_value)
+                # The products see f as a scalar (shape ()); give the value f's own shape
+                # ((1,) or (1, 1) too), as without products (an empty pattern) it has.
+                if with_value:
+                    value = jnp.reshape(value, out_shape[0])
                 return (value, extra_aux), b
             f_flat, unflatten, size = flatten_output(g_flat, x, data)
             if size != m:
@@ -342,12 +424,9 @@ class SparseDerivative:
                     f"f returns {size} output elements but the coloring has pattern shape "
                     f"{coloring.shape}, i.e. {m} outputs"
                 )
-            if forward:
-                y, b = jvp_products(f_flat, x, colors, k, chunk)
-            else:
-                y, b = vjp_products(f_flat, x, colors, k, chunk)
-                if jnp.iscomplexobj(y):  # known at trace time, before anything runs
-                    raise ValueError(_coloring.COMPLEX_REV)
+            y, b = jacobian_products(f_flat, x, coloring.mode, colors, k, chunk)
+            if not forward and jnp.iscomplexobj(y):  # known at trace time, before any run
+                raise ValueError(_coloring.COMPLEX_REV)
             return ((unflatten(y) if with_value else None), extra_aux), b
 
         return body
@@ -424,6 +503,8 @@ class SparseDerivative:
         (value, aux), out = self.program(x, data, self.arrays)
         out = self._wrap(out)
         has_aux = self.spec.has_aux
+        if has_aux:
+            aux = _unpack_aux(aux)
         if self.options.with_value:
             return ((value, aux) if has_aux else value), out
         return (out, aux) if has_aux else out
@@ -455,9 +536,26 @@ def build(
             structure recorded in the coloring's pattern is used when there is one, else
             the one-array form with any shape of n elements.
         what: the public name, for messages.
+
+    A detected coloring is checked against ``f`` (:func:`check_function_fits`: the
+    function it was detected for, or one whose pattern it contains), here or, for a
+    coloring that records structured inputs, on the first call.
+
+    Raises:
+        PatternMismatchError: ``f``'s pattern is not contained in the coloring's.
+        ValueError: malformed options, inputs or coloring.
     """
     if not callable(f):
         raise ValueError(f"{what} needs a callable f, got {type(f).__name__}")
+    # Detection, plans and device arrays are built eagerly even when a builder is called
+    # inside the caller's jax.jit (nothing cached may be a tracer of that trace).
+    with _eager():
+        return _build(
+            options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux, what
+        )
+
+
+def _build(options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux, what):
     hessian = options.kind == "hessian"
     shape = None
     if coloring is not None:
@@ -486,6 +584,7 @@ def build(
             )
         if not spec.one_array:
             spec.check_recorded(coloring.sparsity, what)
+        check_function_fits(options.kind, f, coloring, spec, shape, dtype, what)
     else:
         spec = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
         if spec.one_array:
@@ -494,8 +593,13 @@ def build(
         if spec.one_array and hasattr(input_shape, "dtype"):
             if not jnp.issubdtype(input_shape.dtype, jnp.inexact):
                 sample = shape
-        sparsity = pattern_for(options.kind, f, spec, sample, dtype)
-        if hessian:
+        try:
+            sparsity = pattern_for(options.kind, f, spec, sample, dtype)
+        except DensePatternError as err:  # evaluate densely, or refuse (coloring/dense.py)
+            sparsity = err
+        if isinstance(sparsity, DensePatternError) and hessian:
+            coloring = dense_coloring(sparsity, "hessian", (spec.n, spec.n), "", what)
+        elif hessian:
             coloring = _coloring.hessian_coloring_from_sparsity(
                 sparsity, algorithm=options.algorithm, order=options.order
             )
@@ -506,7 +610,11 @@ def build(
                 )
             else:
                 mode = jacobian_mode(f, spec, options.mode)
-            coloring = _coloring.jacobian_coloring_from_sparsity(sparsity, mode=mode)
+            if isinstance(sparsity, DensePatternError):
+                shape_mn = (sparsity.shape[0], spec.n)
+                coloring = dense_coloring(sparsity, "jacobian", shape_mn, mode, what)
+            else:
+                coloring = _coloring.jacobian_coloring_from_sparsity(sparsity, mode=mode)
     return SparseDerivative(f, coloring, spec, options, shape, dtype)
 
 
@@ -514,7 +622,9 @@ class _Deferred:
     """A function from a coloring that records structured inputs, built on its first call.
 
     The first call's arguments give the structure (with the recorded ``argnums``); they
-    must match the record (:meth:`InputSpec.check_recorded`), else ``ValueError``.
+    must match the record (:meth:`InputSpec.check_recorded`), else ``ValueError``, and
+    ``f`` must fit the coloring (:func:`check_function_fits`), else
+    ``PatternMismatchError``.
     """
 
     def __init__(self, options, f, coloring, recorded, has_aux, what):
@@ -540,11 +650,17 @@ class _Deferred:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.built is None:
-            if self._flat_call(args, kwargs):
-                # The flat view: f over the raveled arguments, called with one vector.
-                spec = resolve_inputs(self.coloring.shape[1], None, None, None, 0, self.has_aux)
-            else:
-                spec = input_spec(args, kwargs, self.argnums, self.has_aux)
-                spec.check_recorded(self.coloring.sparsity, self.what)
-            self.built = SparseDerivative(self.f, self.coloring, spec, self.options, None, None)
+            # The first call may run inside the caller's jax.jit: build eagerly (see build).
+            with _eager():
+                self.built = self._build(args, kwargs)
         return self.built(*args, **kwargs)
+
+    def _build(self, args: tuple, kwargs: Mapping[str, Any]) -> SparseDerivative:
+        if self._flat_call(args, kwargs):
+            # The flat view: f over the raveled arguments, called with one vector.
+            spec = resolve_inputs(self.coloring.shape[1], None, None, None, 0, self.has_aux)
+        else:
+            spec = input_spec(args, kwargs, self.argnums, self.has_aux)
+            spec.check_recorded(self.coloring.sparsity, self.what)
+        check_function_fits(self.options.kind, self.f, self.coloring, spec, None, None, self.what)
+        return SparseDerivative(self.f, self.coloring, spec, self.options, None, None)

@@ -145,3 +145,64 @@ def vjp_products(
 
     _, b = _batched(per_seed, seeds, chunk_size)
     return y, b
+
+
+def bidirectional_products(
+    f_flat: Callable,
+    x: jax.Array,
+    colors: np.ndarray,
+    num_colors: int,
+    chunk_size: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """``(f_flat(x), b)`` for a bidirectional coloring: JVPs for the column colors, VJPs
+    for the row colors, from one linearization (one forward pass).
+
+    Args:
+        f_flat: ``x -> (m,)`` vector function.
+        x: (n,) point (any shape of n elements).
+        colors: (n + m,) host colors, column colors 0..k_f-1 then row colors k_f..k-1
+            (-1: in no product).
+        num_colors: k.
+        chunk_size: at most this many products of each kind at once.
+
+    Returns:
+        ``b`` flat: the (k_f, m) JVP products ``J @ s_c`` followed by the (k - k_f, n) VJP
+        products ``s_l @ J``, each raveled colors-major (the layout of
+        :func:`~asdex_pipe.differentiation.plans.device_plan`).
+    """
+    n = x.size
+    col, row = np.asarray(colors[:n]), np.asarray(colors[n:])
+    k_f = int(col.max(initial=-1)) + 1
+    y, linear = jax.linearize(f_flat, x)
+    parts = []
+    if k_f:
+        seeds = seed_matrix(col, k_f, x.dtype).reshape((k_f, *x.shape))
+        parts.append(_batched(lambda s: (None, linear(s)), seeds, chunk_size)[1].reshape(-1))
+    if num_colors > k_f:
+        transpose = jax.linear_transpose(linear, x)
+        seeds = seed_matrix(np.where(row >= 0, row - k_f, -1), num_colors - k_f, y.dtype)
+
+        def per_seed(u):
+            return None, transpose(u)[0].reshape(-1)
+
+        parts.append(_batched(per_seed, seeds, chunk_size)[1].reshape(-1))
+    b = jnp.concatenate(parts) if parts else jnp.zeros((0,), y.dtype)
+    return y, b
+
+
+def jacobian_products(
+    f_flat: Callable,
+    x: jax.Array,
+    mode: str,
+    colors: np.ndarray,
+    num_colors: int,
+    chunk_size: int | None,
+) -> tuple[jax.Array, jax.Array]:
+    """``(f_flat(x), B)`` for a Jacobian coloring of ``mode`` ``"JVP"``, ``"VJP"`` or
+    ``"JVP+VJP"`` (see :func:`jvp_products`, :func:`vjp_products`,
+    :func:`bidirectional_products`)."""
+    if mode == "JVP":
+        return jvp_products(f_flat, x, colors, num_colors, chunk_size)
+    if mode == "VJP":
+        return vjp_products(f_flat, x, colors, num_colors, chunk_size)
+    return bidirectional_products(f_flat, x, colors, num_colors, chunk_size)

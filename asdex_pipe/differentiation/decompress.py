@@ -12,7 +12,13 @@ nonzero:
 * row coloring: ``A_ij = B[c(i), j]``, the transposed statement;
 * symmetric (star) coloring (Gebremedhin, Manne & Pothen 2005, Sec. 4.1): for a symmetric
   ``H`` either ``H_ij = B[c(j), i]`` or, by symmetry, ``H_ij = H_ji = B[c(i), j]``;
-  a star coloring guarantees one of the two for every entry.
+  a star coloring guarantees one of the two for every entry;
+* bidirectional coloring (``JVP+VJP``, a star bicoloring): ``A_ij`` from the JVP of
+  column color ``κ(j)`` when ``j`` is the only column of that color in row ``i``, else
+  from the VJP of row color ``ρ(i)`` (``i`` alone of its color in column ``j``).
+
+A coloring in which every vertex has its own color (the dense route of the builders) is
+read as a column (or row) coloring without any grouping: nothing can collide.
 
 All of this is planned once on the host with vectorised numpy; evaluation is one gather.
 """
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern, SparsityPattern
 from asdex_pipe.sorting import group_counts
 
 
@@ -138,9 +144,57 @@ def star_plan(sparsity: SparsityPattern, colors: np.ndarray) -> DirectPlan:
     return DirectPlan(color=color, vertex=vertex)
 
 
+def bidirectional_plan(sparsity: SparsityPattern, colors: np.ndarray) -> DirectPlan:
+    """Plan for a bidirectional coloring: ``color[e]`` below the number of column colors
+    k_f means ``A_ij = B_jvp[color, i]``, otherwise ``A_ij = B_vjp[color - k_f, j]``.
+
+    Args:
+        sparsity: (m, n) pattern.
+        colors: (n + m,) column colors then row colors (-1: in no product).
+
+    Raises:
+        DecompressionError: when some entry is recoverable from neither side.
+    """
+    n = sparsity.shape[1]
+    kappa, rho = colors[:n], colors[n:]
+    r = sparsity.rows.astype(np.int64)
+    c = sparsity.cols.astype(np.int64)
+    k = int(colors.max()) + 2 if colors.size else 1  # shifted by one: -1 is its own group
+    by_col = (kappa[c] >= 0) & (group_counts(r * k + kappa[c] + 1) == 1)
+    by_row = (rho[r] >= 0) & (group_counts(c * k + rho[r] + 1) == 1)
+    bad = ~(by_col | by_row)
+    if bad.any():
+        i, j = _first_bad(r, c, bad)
+        raise DecompressionError(
+            f"entry ({i}, {j}) is recovered neither by the JVP of its column's color nor by "
+            "the VJP of its row's color: not a valid bidirectional coloring"
+        )
+    return DirectPlan(
+        color=np.where(by_col, kappa[c], rho[r]).astype(np.int64), vertex=np.where(by_col, r, c)
+    )
+
+
+def _one_color_each(colors: np.ndarray) -> bool:
+    """True when no two vertices share a color (-1 aside): every product holds one vertex."""
+    used = colors[colors >= 0]
+    return used.size == 0 or int(np.bincount(used).max()) == 1
+
+
 def direct_plan(coloring: ColoredPattern) -> DirectPlan:
-    """The direct plan matching the coloring's mode (``HVP`` → star, ``JVP``, ``VJP``)."""
+    """The direct plan matching the coloring's mode (``HVP`` → star, ``JVP``, ``VJP``,
+    ``JVP+VJP`` → bidirectional)."""
     colors = np.asarray(coloring.colors, dtype=np.int64)
+    s = coloring.sparsity
+    if coloring.mode in ("HVP", "JVP") and _one_color_each(colors):
+        # Dense route: one product per column; B[c(j), i] is H_ij (A_ij) alone. (A star
+        # coloring may leave a vertex neutral, -1: then its entries are read from rows.)
+        color = colors[s.cols.astype(np.int64)]
+        if color.size == 0 or int(color.min()) >= 0:
+            return DirectPlan(color=color, vertex=s.rows.astype(np.int64))
+    if coloring.mode == "VJP" and _one_color_each(colors):
+        return DirectPlan(color=colors[s.rows.astype(np.int64)], vertex=s.cols.astype(np.int64))
+    if coloring.mode == BIDIRECTIONAL:
+        return bidirectional_plan(s, colors)
     if coloring.mode == "HVP":
         return star_plan(coloring.sparsity, colors)
     if coloring.mode == "JVP":

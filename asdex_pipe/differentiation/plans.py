@@ -17,7 +17,7 @@ import numpy as np
 
 from asdex_pipe.differentiation.decompress import DecompressionError, DirectPlan, direct_plan
 from asdex_pipe.differentiation.substitution import SubstitutionPlan, substitution_plan
-from asdex_pipe.pattern import ColoredPattern
+from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern
 
 _BLOCK = 16  # block length of prefix_sum
 
@@ -79,6 +79,10 @@ def device_colors(coloring: ColoredPattern) -> jax.Array:
 def device_plan(coloring: ColoredPattern, length: int) -> dict[str, Any]:
     """Gather indices for ``apply_plan``, for a compressed matrix of shape (k, length).
 
+    For a bidirectional (``JVP+VJP``) coloring ``length`` is ignored: the compressed values
+    are the (k_f, m) JVP products followed by the (k_r, n) VJP products, flattened into one
+    vector (see :func:`~asdex_pipe.differentiation.compress.bidirectional_products`).
+
     Returns a dict of numpy arrays (moved to the device by the caller) plus the ``kind``
     (``"direct"`` or ``"substitution"``). Cached per ``length``.
     """
@@ -89,7 +93,17 @@ def device_plan(coloring: ColoredPattern, length: int) -> dict[str, Any]:
     plan = host_plan(coloring)
     k = coloring.num_colors
     total = k * length
-    if isinstance(plan, DirectPlan):
+    if coloring.mode == BIDIRECTIONAL:
+        m, n = coloring.shape
+        k_f = int(coloring.colors[:n].max(initial=-1)) + 1
+        jvp = plan.color < k_f
+        entry = np.where(
+            jvp,
+            _flat(plan.color, plan.vertex, m),
+            k_f * m + _flat(plan.color - k_f, plan.vertex, n),
+        )
+        out = {"kind": "direct", "entry": entry.astype(_index_dtype(k_f * m + (k - k_f) * n))}
+    elif isinstance(plan, DirectPlan):
         dt = _index_dtype(total)
         out = {"kind": "direct", "entry": _flat(plan.color, plan.vertex, length).astype(dt)}
     else:

@@ -36,8 +36,7 @@ from asdex_pipe.differentiation.builder import AUTO_SEEDS_MIN_N
 from asdex_pipe.differentiation.compress import (
     check_chunk_size,
     hvp_products,
-    jvp_products,
-    vjp_products,
+    jacobian_products,
 )
 from asdex_pipe.differentiation.hvp import check_mode
 from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
@@ -420,8 +419,8 @@ def constraint_jacobian(
     Args:
         c: function of one array of shape ``input_shape`` returning (m,) values.
         input_shape: int, tuple of ints, or a sample array.
-        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs) or
-            ``"auto"`` (whichever needs fewer colors).
+        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs),
+            ``"bidirectional"`` (both) or ``"auto"`` (whichever needs fewer products).
         order: vertex order of the coloring.
         dtype: detection dtype.
         chunk_size: at most this many products at once.
@@ -440,8 +439,7 @@ def constraint_jacobian(
     n = math.prod(shape)
     sparsity = jacobian_sparsity(c, shape, dtype=dt)
     coloring = jacobian_coloring_from_sparsity(sparsity, mode=mode, order=order)
-    forward = coloring.mode == "JVP"
-    plan = device_plan(coloring, m if forward else n)
+    plan = device_plan(coloring, m if coloring.mode == "JVP" else n)
     kind = plan["kind"]
     arrays = {key: jnp.asarray(v) for key, v in plan.items() if key != "kind"}
     k = coloring.num_colors
@@ -453,10 +451,7 @@ def constraint_jacobian(
     @jax.jit
     def program(x, arrays):
         flat = x.reshape(-1)
-        if forward:
-            _, b = jvp_products(c_flat, flat, host_colors, k, chunk)
-        else:
-            _, b = vjp_products(c_flat, flat, host_colors, k, chunk)
+        _, b = jacobian_products(c_flat, flat, coloring.mode, host_colors, k, chunk)
         return apply_plan(kind, arrays, b)
 
     idx = np.int32 if max(m, n) < 2**31 - 1 else np.int64

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from asdex_pipe.pattern import ColoredPattern, SparsityPattern
+from asdex_pipe.pattern import MODES, ColoredPattern, SparsityPattern
 from asdex_pipe.store import publish, records
 from asdex_pipe.store.formats import ArtifactError, write_new_record, zarr_store
 from asdex_pipe.store.location import Location
@@ -251,7 +251,7 @@ class ArtifactStore:
             input_shape: int or sequence of ints.
             kind: ``"coloring"`` (default) or ``"sparsity"``.
             algorithm, order: coloring filters (None = any).
-            mode: ``"HVP"``/``"JVP"``/``"VJP"``; an HVP evaluation mode such as
+            mode: ``"HVP"``/``"JVP"``/``"VJP"``/``"JVP+VJP"``; an HVP evaluation mode such as
                 ``"fwd_over_rev"`` means ``"HVP"`` (colorings do not depend on it).
 
         Returns:
@@ -261,7 +261,7 @@ class ArtifactStore:
             FileNotFoundError: listing what the store does hold for that objective.
         """
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
-        if mode is not None and mode not in ("HVP", "JVP", "VJP"):
+        if mode is not None and mode not in MODES:
             mode = "HVP"
         entries = self.entries()
         matches = [

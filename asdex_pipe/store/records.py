@@ -23,7 +23,7 @@ from asdex_pipe.store import formats
 from asdex_pipe.store.formats import ArtifactError
 
 #: Coloring algorithms a saved ColoredPattern may name (the library's and the pipeline's).
-ARTIFACT_ALGORITHMS = ("star", "acyclic", "column", "row")
+ARTIFACT_ALGORITHMS = ("star", "acyclic", "column", "row", "bicoloring")
 
 _INT32_LIMIT = 2**31 - 1
 

@@ -34,6 +34,18 @@ def arrowhead(n: int, hub: int = -1) -> SparsityPattern:
     return SparsityPattern.from_coo(rows, cols, (n, n))
 
 
+def double_hub(n: int, linked: bool) -> SparsityPattern:
+    """Symmetric: diagonal, vertices 0 and 1 adjacent to every other vertex (and to each
+    other if ``linked``): they share n - 2 neighbours."""
+    i = np.arange(2, n)
+    r = [np.arange(n), np.zeros(n - 2, np.int64), i, np.ones(n - 2, np.int64), i]
+    c = [np.arange(n), i, np.zeros(n - 2, np.int64), i, np.ones(n - 2, np.int64)]
+    if linked:
+        r += [np.array([0, 1])]
+        c += [np.array([1, 0])]
+    return SparsityPattern.from_coo(np.concatenate(r), np.concatenate(c), (n, n))
+
+
 def block_diagonal(blocks: int, size: int) -> SparsityPattern:
     """`blocks` dense size×size blocks on the diagonal."""
     dense = np.kron(np.eye(blocks, dtype=bool), np.ones((size, size), dtype=bool))

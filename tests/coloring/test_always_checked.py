@@ -10,6 +10,7 @@ import pytest
 
 from asdex_pipe import (
     InvalidColoringError,
+    SparsityPattern,
     color_cols,
     color_rows,
     color_symmetric,
@@ -18,7 +19,7 @@ from asdex_pipe import (
     jacobian_coloring,
     jacobian_coloring_from_sparsity,
 )
-from asdex_pipe.coloring import api
+from asdex_pipe.coloring import api, bipartite, columns
 from tests.coloring import families as fam
 
 
@@ -49,9 +50,33 @@ def _energy(x):
     ids=["cols", "rows", "cols-best", "fwd", "rev", "auto", "from-f"],
 )
 def test_broken_column_kernel_raises(monkeypatch, call):
-    monkeypatch.setattr(api, "greedy_distance1", _one_color)
+    monkeypatch.setattr(columns, "greedy_distance1", _one_color)
     with pytest.raises(InvalidColoringError, match=r"internal error.*share color"):
         call()
+
+
+def _dense_row_and_column(n: int):
+    """Diagonal plus a full last row and a full first column: bicolored in 3 products."""
+    i = np.arange(n)
+    rows = np.concatenate([i, i, np.full(n, n)])
+    cols = np.concatenate([i, np.zeros(n, np.int64), i])
+    return SparsityPattern.from_coo(rows, cols, (n + 1, n))
+
+
+@pytest.mark.parametrize("mode", ["bidirectional", "auto"])
+def test_broken_column_kernel_breaks_bicolorings_too(monkeypatch, mode):
+    monkeypatch.setattr(columns, "greedy_distance1", _one_color)
+    with pytest.raises(InvalidColoringError, match=r"internal error.*bidirectional"):
+        jacobian_coloring_from_sparsity(_dense_row_and_column(12), mode=mode)
+
+
+def test_broken_frugal_kernel_raises(monkeypatch):
+    # Patterns whose intersection graph is too large are colored on the pattern itself.
+    monkeypatch.setattr(bipartite, "greedy_partial_d2", lambda *a: _one_color(a[2]))
+    monkeypatch.setattr(bipartite, "GRAM_MIN", 0)
+    monkeypatch.setattr(bipartite, "GRAM_FACTOR", 0)
+    with pytest.raises(InvalidColoringError, match=r"internal error.*share color"):
+        color_cols(fam.banded(8, 1))
 
 
 @pytest.mark.parametrize("postprocess", [True, False])

@@ -14,6 +14,7 @@ import pytest
 
 from asdex_pipe import (
     SparsityPattern,
+    check_coloring_bidirectional,
     check_coloring_cols,
     check_coloring_rows,
     check_coloring_symmetric,
@@ -25,6 +26,7 @@ from asdex_pipe import (
     jacobian_coloring,
     jacobian_coloring_from_sparsity,
 )
+from tests.coloring.families import double_hub
 
 WIDTHS = [256, 512, 65_536, 65_536 + 256]  # multiples of 2^8 and 2^16 wrap narrow counters
 
@@ -111,36 +113,26 @@ def test_dense_columns_and_dense_rows(m):
 
 def test_dense_row_and_dense_columns_in_both_colorings():
     # A dense row couples all columns, dense columns couple all rows: both colorings are
-    # complete graphs (kept small), and the checkers accept them.
+    # complete graphs (kept small), and the checkers accept them. A bicoloring reads the
+    # dense row by one VJP and the rest by 3 JVPs (the two hubs, the diagonal).
     m = 300
     p = hubs_and_diagonal(m, 2, dense_row=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # nothing to save over dense
         cols, rows = color_cols(p), color_rows(p)
-        auto = jacobian_coloring_from_sparsity(p, mode="auto")
+    auto = jacobian_coloring_from_sparsity(p, mode="auto")
     check_coloring_cols(p, cols)
     check_coloring_rows(p, rows)
     assert (ncolors(cols), ncolors(rows)) == (m + 2, m)
-    assert (auto.mode, auto.num_colors) == ("VJP", m)
+    assert (auto.mode, auto.num_colors) == ("JVP+VJP", 4)
+    check_coloring_bidirectional(p, auto.colors)
 
 
-def double_hub(n: int, linked: bool) -> SparsityPattern:
-    """Symmetric: diagonal, vertices 0 and 1 adjacent to every other vertex (and to each
-    other if ``linked``): they share n - 2 neighbours."""
-    i = np.arange(2, n)
-    r = [np.arange(n), np.zeros(n - 2, np.int64), i, np.ones(n - 2, np.int64), i]
-    c = [np.arange(n), i, np.zeros(n - 2, np.int64), i, np.ones(n - 2, np.int64)]
-    if linked:
-        r += [np.array([0, 1])]
-        c += [np.array([1, 0])]
-    return SparsityPattern.from_coo(np.concatenate(r), np.concatenate(c), (n, n))
-
-
-@pytest.mark.parametrize("n", [258, 4098])
+@pytest.mark.parametrize("n", [258, 4098, 65_538])
 @pytest.mark.parametrize("algorithm", ["star", "acyclic"])
 def test_symmetric_hubs_sharing_many_neighbours(n, algorithm):
-    # The greedy star kernel costs O(sum of squared degrees), so hubs of degree 2^16 take
-    # minutes; symmetric colorings count nothing, so 2^8 and 2^12 neighbours suffice.
+    # Hubs of degree 2^16 took minutes when star coloring scanned each hub's neighbours
+    # per leaf (O(sum of squared degrees)); the hubs' color counts make it linear.
     p = double_hub(n, linked=True)
     cp = hessian_coloring_from_sparsity(p, algorithm)
     check_coloring_symmetric(p, cp.colors, algorithm)

@@ -6,6 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from jax import lax
 
 import asdex_pipe
 from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
@@ -120,3 +121,69 @@ def test_zero_length_scan_returns_init():
         return jnp.concatenate([c, ys.ravel()])
 
     assert (jacobian_sparsity(f, 3).todense() == np.eye(3, dtype=bool)[:2]).all()
+
+
+# ---------------------------------------------------------------- regressions (issue 19)
+# A scan whose float carry starts constant is propagated through its first step with the
+# constant, then as a scan of the remaining L-1 steps; at L = 2 that remainder (one step)
+# lost its leading axis, so the second step read the first step's xs slice (or crashed).
+def _minimal(x):
+    return lax.scan(lambda c, xi: (c + xi, c), jnp.zeros(3), x.reshape(2, 3))[0]
+
+
+CONSTANT_INIT_SHORT_SCANS = {
+    "two_carries_of_different_widths": lambda x: jnp.concatenate(
+        lax.scan(
+            lambda c, xi: ((c[0] + xi, c[1] * xi[:2] + c[0][:2]), None),
+            (jnp.zeros(3), jnp.ones(2)),
+            x.reshape(2, 3),
+        )[0]
+    ),
+    "reverse": lambda x: lax.scan(
+        lambda c, xi: (c * 0.5 + xi, c), jnp.zeros(3), x.reshape(2, 3), reverse=True
+    )[0],
+    "nested": lambda x: lax.scan(
+        lambda c, xi: (c + lax.scan(lambda d, y: (d * y + y, d), jnp.zeros(()), xi)[1], None),
+        jnp.zeros(3),
+        x.reshape(2, 3),
+    )[0],
+    "one_carry_of_width_3": lambda x: lax.scan(
+        lambda c, xi: (jnp.sin(c) + xi, None), jnp.zeros(3), x.reshape(2, 3)
+    )[0],
+    "ys_are_the_previous_carry": lambda x: lax.scan(
+        lambda c, xi: (c * xi, c), jnp.ones(3), x.reshape(2, 3)
+    )[1].ravel(),
+}
+
+
+def test_constant_init_length_2_reads_each_steps_own_slice():
+    assert (
+        jacobian_sparsity(_minimal, 6).todense()
+        == np.array([[1, 0, 0, 1, 0, 0], [0, 1, 0, 0, 1, 0], [0, 0, 1, 0, 0, 1]], dtype=bool)
+    ).all()
+
+
+def test_constant_init_length_2_hessian_equals_jax():
+    def objective(x):
+        c, ys = lax.scan(lambda c, xi: (c + xi, c), jnp.zeros(3), x.reshape(2, 3))
+        return jnp.sum(c**3) + jnp.sum(jnp.sin(ys))
+
+    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, 6))
+    for mode in ("fwd_over_rev", "rev_over_fwd", "rev_over_rev"):
+        got = asdex_pipe.hessian(objective, 6, mode=mode, format="dense")(x)
+        np.testing.assert_allclose(got, jax.hessian(objective)(x), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(CONSTANT_INIT_SHORT_SCANS))
+def test_constant_init_short_scan_layouts_contain_numerical(name):
+    f = CONSTANT_INIT_SHORT_SCANS[name]
+    assert_superset_numerical(f, 6)
+    g = lambda x: jnp.sum(jnp.sin(f(x)) * f(x))  # noqa: E731
+    detected = hessian_sparsity(g, 6)
+    missing = numerical_hessian_pattern(g, (6,)).todense() & ~detected.todense()
+    assert not missing.any(), np.argwhere(missing)
+
+
+def assert_superset_numerical(f, n):
+    missing = numerical_jacobian_pattern(f, (n,)).todense() & ~jacobian_sparsity(f, n).todense()
+    assert not missing.any(), np.argwhere(missing)

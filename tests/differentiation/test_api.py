@@ -231,7 +231,8 @@ def test_output_of_shape_one_is_a_scalar():
     expected = np.diag(6 * np.arange(1.0, 5.0))
     np.testing.assert_allclose(to_dense(hessian(f, 4)(x)), expected, rtol=1e-6)
     value, h = value_and_hessian(f, 4)(x)
-    np.testing.assert_allclose(float(value), 100.0, rtol=1e-6)
+    assert value.shape == (1,)  # the value keeps f's output shape
+    np.testing.assert_allclose(float(value[0]), 100.0, rtol=1e-6)
     np.testing.assert_allclose(to_dense(h), expected, rtol=1e-6)
     np.testing.assert_allclose(hvp(f, x, jnp.ones(4)), 6 * np.arange(1.0, 5.0), rtol=1e-6)
 

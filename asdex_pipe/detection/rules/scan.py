@@ -331,7 +331,8 @@ def scan(eqn, invals, ctx):
     if not any(d.value is not None for d, f in zip(init, carry_float, strict=True) if f):
         return _relational(body, consts, init, xs, L, reverse, carry_float, shapes, n, ctx)
     first = L - 1 if reverse else 0
-    outs = ctx.eval_jaxpr(body, [*consts, *init, *[_steps(d, first, 1) for d in xs]], ctx)
+    first_xs = [_steps(d, first, 1).with_shape(d.shape[1:]) for d in xs]
+    outs = ctx.eval_jaxpr(body, [*consts, *init, *first_xs], ctx)
     outs = [_retag(o, n) for o in outs]
     carry0, ys0 = outs[:n_carry], outs[n_carry:]
     if L == 1:
@@ -350,9 +351,10 @@ def scan(eqn, invals, ctx):
 
 
 def _steps(d: Deps, start: int, count: int) -> Deps:
-    """Steps ``start .. start+count-1`` of an ``xs`` operand (a single step without its
-    leading axis when ``count`` is 1), keeping a constant value."""
-    shape = d.shape[1:] if count == 1 else (count, *d.shape[1:])
+    """Steps ``start .. start+count-1`` of an ``xs`` operand, leading axis kept (also for
+    one step: the rest of a length-2 scan is a scan of length 1 over a stacked operand),
+    keeping a constant value."""
+    shape = (count, *d.shape[1:])
     if d.value is not None:
         v = np.asarray(d.value)[start : start + count]
         return D.constant(v.reshape(shape), d.ncols)
