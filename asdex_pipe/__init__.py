@@ -5,9 +5,6 @@ detection (jaxpr → SparsityPattern) → coloring (→ ColoredPattern) → diff
 """
 
 from asdex_pipe._version import __version__
-
-# The front door: one-array and pytree / argnums / has_aux forms (asdex_pipe.arguments).
-from asdex_pipe.api import hessian_coloring, hessian_sparsity, jacobian_coloring, jacobian_sparsity
 from asdex_pipe.coloring import (
     InvalidColoringError,
     check_coloring_bidirectional,
@@ -21,19 +18,25 @@ from asdex_pipe.coloring import (
     jacobian_coloring_from_sparsity,
 )
 from asdex_pipe.detection import DensePatternError
-from asdex_pipe.differentiation import (
+from asdex_pipe.estimate import hutchinson_diagonal
+
+# The front door: one-array and pytree / argnums / has_aux forms (asdex_pipe.frontdoor).
+from asdex_pipe.frontdoor import (
     PatternMismatchError,
     hessian,
+    hessian_coloring,
     hessian_from_coloring,
+    hessian_sparsity,
     hvp,
     jacobian,
+    jacobian_coloring,
     jacobian_from_coloring,
+    jacobian_sparsity,
     value_and_hessian,
     value_and_hessian_from_coloring,
     value_and_jacobian,
     value_and_jacobian_from_coloring,
 )
-from asdex_pipe.estimate import hutchinson_diagonal
 from asdex_pipe.optimize import minimize_trust_ncg
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.store.formats import ArtifactError

@@ -20,17 +20,12 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from asdex_pipe import display
+from asdex_pipe.indices import index_dtype
 from asdex_pipe.sorting import unique_inverse, unique_sorted
 
 #: ``JVP+VJP``: a bidirectional Jacobian coloring (JVPs for column colors, VJPs for row colors).
 BIDIRECTIONAL = "JVP+VJP"
 MODES = ("HVP", "JVP", "VJP", BIDIRECTIONAL)
-
-_INT32_LIMIT = 2**31 - 1
-
-
-def _index_dtype(shape: tuple[int, int]) -> type:
-    return np.int32 if max(shape, default=0) <= _INT32_LIMIT else np.int64
 
 
 def _frozen(a: np.ndarray) -> np.ndarray:
@@ -104,7 +99,7 @@ class SparsityPattern:
         shape = _check_shape(shape)
         if not _trusted:
             rows, cols = _canonical_coo(rows, cols, shape)
-        dtype = _index_dtype(shape)
+        dtype = index_dtype(max(shape, default=0))
         self._rows = _frozen(np.asarray(rows, dtype=dtype))
         self._cols = _frozen(np.asarray(cols, dtype=dtype))
         self._shape = shape

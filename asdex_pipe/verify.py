@@ -57,15 +57,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.arguments import input_spec
-from asdex_pipe.differentiation.api import (
-    flatten_output,
-    hessian_from_coloring,
-    jacobian_from_coloring,
-)
 from asdex_pipe.differentiation.hvp import check_mode, value_and_hvp_fn
-from asdex_pipe.differentiation.plans import host_plan
-from asdex_pipe.differentiation.substitution import SubstitutionPlan
+from asdex_pipe.frontdoor import hessian_from_coloring, jacobian_from_coloring
+from asdex_pipe.frontdoor.bind import bind_data
+from asdex_pipe.frontdoor.inputs import input_spec
+from asdex_pipe.frontdoor.outputs import flatten_output
 from asdex_pipe.pattern import ColoredPattern
 
 METHODS = ("matvec", "dense")
@@ -79,12 +75,7 @@ class VerificationError(AssertionError):
 
 def _default_rtol(coloring: ColoredPattern, dtype: Any) -> float:
     eps = float(jnp.finfo(dtype).eps)
-    rtol = _SAFETY * eps
-    plan = host_plan(coloring)
-    if isinstance(plan, SubstitutionPlan) and plan.num_edges:
-        largest_subtree = int(np.max(plan.edge_hi - plan.edge_lo + 1)) // 2
-        rtol *= 1.0 + math.sqrt(largest_subtree)
-    return rtol
+    return _SAFETY * eps * (1.0 + math.sqrt(coloring.substitution_depth))
 
 
 def _check_inputs(
@@ -132,8 +123,7 @@ def _front_door(
     if isinstance(coloring, ColoredPattern):
         spec.check_recorded(coloring.sparsity, what)
     x_flat, data = spec.split(tuple(args if args is not None else (x,)), kwargs or {})
-    g = spec.flat_function(f)
-    return (lambda y: g(y, data)), x_flat, (spec.n,)
+    return bind_data(f, spec, data), x_flat, (spec.n,)
 
 
 def _check_tolerance(name: str, value: Any) -> float | None:

@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.detection import hessian_sparsity
+from asdex_pipe import hessian_sparsity
 from bench.harness import fmt_ratio, fmt_seconds, machine_line, markdown_table, peer_available
 
 PEER_LIMIT_S = 60.0

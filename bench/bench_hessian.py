@@ -34,9 +34,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from asdex_pipe import hessian_from_coloring, hessian_sparsity, hvp
 from asdex_pipe.coloring import hessian_coloring_from_sparsity
-from asdex_pipe.detection import hessian_sparsity
-from asdex_pipe.differentiation import hessian_from_coloring, hvp
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from bench.harness import (
     fmt_ratio,

@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
-from asdex_pipe.differentiation import hessian as sparse_hessian
+from asdex_pipe import hessian as sparse_hessian
 from asdex_pipe.estimate import (
     expected_relative_error,
     hutchinson_curve,

@@ -1,7 +1,10 @@
 """Import direction between the package's parts: no module imports one above it in the flow.
 
-The flow is  pattern → detection → coloring → differentiation → verify / optimize, with the
-store beside it (store → pattern, never the reverse) and the pipeline on top. The test reads
+The flow is  pattern → detection → coloring → differentiation → frontdoor → verify →
+optimize → estimate → objectives, with the store beside it (store → pattern, never the
+reverse) and the pipeline on top. Detection, coloring and differentiation work on flat
+vectors and import nothing of the front door; ``optimize`` reaches differentiation only
+through the front door's builders (no compressed-products or plan module of its own). The test reads
 every module's source (imports inside functions included) rather than importing it, so an
 import hidden in a function body counts as much as one at the top.
 
@@ -18,14 +21,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "asdex_pipe"
 
 #: Modules everything may use: no package imports of their own beyond each other.
-BASE = {"_version", "sorting", "display", "timing", "vocabulary", "fingerprint"}
+BASE = {"_version", "sorting", "display", "timing", "vocabulary", "fingerprint", "indices"}
 LIBRARY = {
     "pattern",
-    "arguments",
     "detection",
     "coloring",
     "differentiation",
-    "api",
+    "frontdoor",
     "verify",
     "optimize",
     "estimate",
@@ -34,15 +36,15 @@ LIBRARY = {
 #: place it in the flow before using it.
 ALLOWED = {
     **{name: BASE for name in BASE},
-    "pattern": {"display", "sorting"},
+    "pattern": {"display", "sorting", "indices"},
     "store": BASE | {"pattern"},
     "detection": BASE | {"pattern"},
-    "arguments": BASE | {"pattern"},
-    "coloring": BASE | {"pattern", "detection", "arguments"},
-    # The front door for detection and coloring (pytrees, argnums); differentiation uses it.
-    "api": BASE | {"pattern", "detection", "coloring", "arguments"},
-    "differentiation": BASE | {"pattern", "detection", "coloring", "arguments", "api"},
+    "coloring": BASE | {"pattern", "detection"},
+    "differentiation": BASE | {"pattern", "detection", "coloring"},
+    # The front door: every public entry point; it turns arguments into flat vectors.
+    "frontdoor": BASE | {"pattern", "detection", "coloring", "differentiation"},
     "verify": BASE | LIBRARY - {"verify", "optimize", "estimate"},
+    # Optimizers build derivatives through the front door (see the test below).
     "optimize": BASE | LIBRARY - {"optimize", "estimate"},
     "estimate": BASE | LIBRARY - {"estimate"},
     "objectives": BASE | LIBRARY,
@@ -143,3 +145,21 @@ def test_the_checker_sees_function_level_imports(tmp_path):
     src = tmp_path / "m.py"
     src.write_text("def f():\n    from asdex_pipe.store import formats\n    return formats\n")
     assert _imports(src) == [("asdex_pipe.store.formats", "f", 2)]
+
+
+#: The evaluation engine's modules: only the front door builds programs from them.
+ENGINE = {"compress", "decompress", "substitution", "plans", "program", "formats", "blocks"}
+
+
+def test_only_the_front_door_builds_compressed_programs():
+    # One evaluation path: optimizers, verification and the rest use the front door's
+    # builders (hessian_from_coloring, jacobian, ...), never the products or plans.
+    bad = []
+    for module, path in _modules():
+        if _part(module) in ("differentiation", "frontdoor"):
+            continue
+        for target, _, line in _imports(path):
+            parts = target.split(".")
+            if parts[1:2] == ["differentiation"] and set(parts[2:3]) & ENGINE:
+                bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}")
+    assert bad == [], "\n".join(bad)

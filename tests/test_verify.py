@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import asdex_pipe.verify as verify_module
-from asdex_pipe.differentiation import HVP_MODES, jacobian_from_coloring
+from asdex_pipe import jacobian_from_coloring
+from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.verify import (
     VerificationError,

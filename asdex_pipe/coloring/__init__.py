@@ -14,9 +14,7 @@ from asdex_pipe.coloring.api import (
     color_cols,
     color_rows,
     color_symmetric,
-    hessian_coloring,
     hessian_coloring_from_sparsity,
-    jacobian_coloring,
     jacobian_coloring_from_sparsity,
 )
 from asdex_pipe.coloring.check import (
@@ -39,8 +37,6 @@ __all__ = [
     "color_cols",
     "color_rows",
     "color_symmetric",
-    "hessian_coloring",
     "hessian_coloring_from_sparsity",
-    "jacobian_coloring",
     "jacobian_coloring_from_sparsity",
 ]

@@ -144,49 +144,6 @@ def _check_jacobian_options(mode: str, order: str) -> None:
         raise ValueError(f"unknown mode {mode!r}; choose one of: {', '.join(JACOBIAN_MODES)}")
 
 
-COMPLEX_REV = (
-    "f has complex outputs: a VJP (row) coloring would lose their imaginary parts "
-    "(jax.jacrev refuses such functions too); use mode='fwd' / a JVP coloring"
-)
-
-
-def complex_output(f: Callable, x: Any) -> bool:
-    """True when some output leaf of ``f`` at ``x`` (array or ShapeDtypeStruct) is complex."""
-    import jax
-    import jax.numpy as jnp
-
-    return any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(jax.eval_shape(f, x)))
-
-
-def _complex_output_as_detected(f: Callable, shape: tuple[int, ...], dtype: Any) -> bool:
-    """:func:`complex_output` at the dtype detection traces at: float64 where ``f`` allows
-    it (float32 would break code that mixes the input with float64 constants)."""
-    import jax
-    import jax.numpy as jnp
-
-    if dtype is None:
-        try:
-            with jax.enable_x64(True):
-                return complex_output(f, jax.ShapeDtypeStruct(shape, jnp.float64))
-        except Exception:  # code that insists on float32: detection falls back the same way
-            dtype = jnp.float32
-    return complex_output(f, jax.ShapeDtypeStruct(shape, dtype))
-
-
-def jacobian_mode_for(f: Callable, input_shape: Any, mode: str, dtype: Any = None) -> str:
-    """``mode`` checked against ``f``'s outputs: complex outputs need forward mode, so
-    ``"auto"`` becomes ``"fwd"`` and ``"rev"`` and ``"bidirectional"`` (whose VJPs would
-    lose the imaginary parts too) raise ``ValueError``."""
-    from asdex_pipe.detection.api import normalize_input
-
-    shape, sample_dtype = normalize_input(input_shape, dtype)
-    if mode != "fwd" and _complex_output_as_detected(f, shape, sample_dtype):
-        if mode != "auto":
-            raise ValueError(COMPLEX_REV)
-        return "fwd"
-    return mode
-
-
 def _symmetric(
     pattern: SparsityPattern, algorithm: str, order: str, seed: int
 ) -> tuple[np.ndarray, str]:
@@ -393,44 +350,3 @@ def _bidirectional(
         colors, used = bicoloring.bicolor_cols(sparsity, jvp_cols, order, seed, transposed)
     _validated(lambda: check_coloring_bidirectional(sparsity, colors), "bidirectional")
     return ColoredPattern(sparsity, colors, BIDIRECTIONAL, "bicoloring", used)
-
-
-def hessian_coloring(
-    f: Callable,
-    input_shape: Any,
-    algorithm: str = "star",
-    order: str = "largest_first",
-    postprocess: bool = True,
-    dtype: Any = None,
-    seed: int = 0,
-) -> ColoredPattern:
-    """Detect the Hessian pattern of scalar ``f`` and color it (see
-    :func:`hessian_coloring_from_sparsity`).
-
-    Args:
-        f: scalar function of one array of shape ``input_shape``.
-        input_shape: int, tuple, or a sample array.
-    """
-    from asdex_pipe.detection import hessian_sparsity
-
-    check_symmetric_options(algorithm, order)
-    sparsity = hessian_sparsity(f, input_shape, dtype)
-    return hessian_coloring_from_sparsity(sparsity, algorithm, order, postprocess, seed)
-
-
-def jacobian_coloring(
-    f: Callable,
-    input_shape: Any,
-    mode: str = "auto",
-    order: str = "largest_first",
-    dtype: Any = None,
-    seed: int = 0,
-) -> ColoredPattern:
-    """Detect the Jacobian pattern of ``f`` and color it (see
-    :func:`jacobian_coloring_from_sparsity`)."""
-    from asdex_pipe.detection import jacobian_sparsity
-
-    _check_jacobian_options(mode, order)
-    mode = jacobian_mode_for(f, input_shape, mode, dtype)
-    sparsity = jacobian_sparsity(f, input_shape, dtype)
-    return jacobian_coloring_from_sparsity(sparsity, mode, order, seed)

@@ -23,6 +23,7 @@ import warnings
 import numpy as np
 
 from asdex_pipe.detection.budget import DensePatternError, human_bytes
+from asdex_pipe.indices import index_dtype
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 
 #: The largest dense derivative (m · n entries) the builders evaluate densely.
@@ -32,7 +33,7 @@ DENSE_ROUTE_MAX_ENTRIES = 2**24
 def full_pattern(shape: tuple[int, int]) -> SparsityPattern:
     """Every entry of an (m, n) matrix, as a pattern (row-major)."""
     m, n = shape
-    dtype = np.int32 if max(m, n) < 2**31 - 1 else np.int64
+    dtype = index_dtype(max(m, n))
     rows = np.repeat(np.arange(m, dtype=dtype), n)
     cols = np.tile(np.arange(n, dtype=dtype), m)
     return SparsityPattern(rows, cols, (m, n), provenance={"dense": True}, _trusted=True)

@@ -1,11 +1,12 @@
 """Sparsity detection: global Jacobian and Hessian patterns read from the jaxpr.
 
-Public API: :func:`jacobian_sparsity`, :func:`hessian_sparsity`, :data:`DETECTOR_VERSION`,
+Entry points on one array of a given shape (the front door, :mod:`asdex_pipe.frontdoor`,
+calls them): :func:`detect_jacobian`, :func:`detect_hessian`; :data:`DETECTOR_VERSION`,
 :class:`DensePatternError` (a dense pattern, see :mod:`.budget`).
 """
 
-from asdex_pipe.detection.api import DETECTOR_VERSION, hessian_sparsity, jacobian_sparsity
 from asdex_pipe.detection.budget import DensePatternError
+from asdex_pipe.detection.detect import DETECTOR_VERSION, detect_hessian, detect_jacobian
 from asdex_pipe.detection.registry import RULES, UnknownPrimitiveWarning
 
 __all__ = [
@@ -13,6 +14,6 @@ __all__ = [
     "RULES",
     "DensePatternError",
     "UnknownPrimitiveWarning",
-    "hessian_sparsity",
-    "jacobian_sparsity",
+    "detect_hessian",
+    "detect_jacobian",
 ]

@@ -24,6 +24,11 @@ import numpy as np
 from asdex_pipe.differentiation.hvp import hvp_fn, value_and_hvp_fn
 from asdex_pipe.vocabulary import check_positive_int
 
+COMPLEX_REV = (
+    "f has complex outputs: a VJP (row) coloring would lose their imaginary parts "
+    "(jax.jacrev refuses such functions too); use mode='fwd' / a JVP coloring"
+)
+
 
 def check_chunk_size(chunk_size: Any) -> int | None:
     """Return ``chunk_size`` as a positive int or None; ValueError otherwise."""

@@ -17,6 +17,7 @@ import numpy as np
 
 from asdex_pipe.differentiation.decompress import DecompressionError, DirectPlan, direct_plan
 from asdex_pipe.differentiation.substitution import SubstitutionPlan, substitution_plan
+from asdex_pipe.indices import index_dtype
 from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern
 
 _BLOCK = 16  # block length of prefix_sum
@@ -53,10 +54,6 @@ def host_plan(coloring: ColoredPattern) -> DirectPlan | SubstitutionPlan:
 
 def _flat(color: np.ndarray, vertex: np.ndarray, length: int) -> np.ndarray:
     return color * length + vertex
-
-
-def _index_dtype(limit: int) -> Any:
-    return np.int32 if limit < 2**31 - 1 else np.int64
 
 
 def device_colors(coloring: ColoredPattern) -> jax.Array:
@@ -102,13 +99,13 @@ def device_plan(coloring: ColoredPattern, length: int) -> dict[str, Any]:
             _flat(plan.color, plan.vertex, m),
             k_f * m + _flat(plan.color - k_f, plan.vertex, n),
         )
-        out = {"kind": "direct", "entry": entry.astype(_index_dtype(k_f * m + (k - k_f) * n))}
+        out = {"kind": "direct", "entry": entry.astype(index_dtype(k_f * m + (k - k_f) * n))}
     elif isinstance(plan, DirectPlan):
-        dt = _index_dtype(total)
+        dt = index_dtype(total)
         out = {"kind": "direct", "entry": _flat(plan.color, plan.vertex, length).astype(dt)}
     else:
         num_e = plan.num_edges
-        dt = _index_dtype(total + num_e + 1)
+        dt = index_dtype(total + num_e + 1)
         # Diagonal entries index B directly; off-diagonal ones index the edge values,
         # appended after B (position total + edge). Measured at n = 10^6 this (edge
         # values, then one gather) beats gathering prefix sums per entry by ~15%.

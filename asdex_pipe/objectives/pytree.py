@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.arguments import InputSpec, input_spec
+from asdex_pipe.frontdoor.bind import bind_data
+from asdex_pipe.frontdoor.inputs import InputSpec, input_spec
 
 __all__ = ["flat_objective", "graph_energy", "graph_inputs", "load_inputs"]
 
@@ -120,17 +121,13 @@ def flat_objective(
     over the data, structure recorded): the sparsity stage uses it instead of detecting on
     ``fn``, whose data are constants.
     """
-    from asdex_pipe.api import pattern_for
+    from asdex_pipe.frontdoor.detect import pattern_for
 
     args, kwargs = _at_dtype(tuple(args), dtype), _at_dtype(dict(kwargs), dtype)
     spec = input_spec(args, kwargs, argnums, has_aux)
     x, data = spec.split(args, kwargs)
-    g = spec.flat_function(f)
-
-    def fn(y):
-        return g(y, data)
-
-    fn.front_door = lambda dt: pattern_for("hessian", f, spec, None, dt)  # type: ignore[attr-defined]
+    fn = bind_data(f, spec, data)
+    fn.front_door = lambda dt: pattern_for("hessian", f, spec, dt)  # type: ignore[attr-defined]
     return fn, np.asarray(x), spec
 
 

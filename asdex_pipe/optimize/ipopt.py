@@ -28,7 +28,6 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from asdex_pipe.differentiation.hvp import check_mode
 from asdex_pipe.optimize.lagrangian import (
     ConstraintJacobian,
     LagrangianHessian,
@@ -38,6 +37,7 @@ from asdex_pipe.optimize.lagrangian import (
     num_constraints,
 )
 from asdex_pipe.pattern import ColoredPattern
+from asdex_pipe.vocabulary import HVP_MODES, check_one_of
 
 HESSIANS = ("sparse", "dense", "limited-memory")
 CALLBACKS = ("objective", "gradient", "constraints", "jacobian", "hessian")
@@ -310,6 +310,7 @@ def _build(
     mode: str,
     jacobian_mode: str,
     coloring: ColoredPattern | None,
+    dtype: Any,
 ) -> tuple[dict[str, Callable], ConstraintJacobian | None, Any, Any, LagrangianHessian | None]:
     fns: dict[str, Callable] = {
         "objective": jax.jit(fun_flat),
@@ -324,10 +325,12 @@ def _build(
     rows = cols = None
     if hessian == "sparse":
         if coloring is not None:
-            lag = lagrangian_hessian_from_coloring(fun_flat, c_flat, coloring, n, mode=mode)
+            lag = lagrangian_hessian_from_coloring(
+                fun_flat, c_flat, coloring, n, mode=mode, dtype=dtype
+            )
         else:
             lag = lagrangian_hessian(
-                fun_flat, c_flat, n, algorithm=algorithm, order=order, mode=mode
+                fun_flat, c_flat, n, algorithm=algorithm, order=order, mode=mode, dtype=dtype
             )
         rows, cols = lag.rows, lag.cols
         fns["hessian"] = lag.values
@@ -427,7 +430,7 @@ def minimize_ipopt(
         raise ValueError(f"constraints must be callable or None, got {type(constraints).__name__}")
     if hessian not in HESSIANS:
         raise ValueError(f"hessian must be one of {HESSIANS}, got {hessian!r}")
-    check_mode(mode)
+    check_one_of(mode, HVP_MODES, "mode")
     opts = _check_options(options)
     flat0, unravel, dtype = _flat_x0(x0, allow_float32)
     n = flat0.size
@@ -476,8 +479,9 @@ def minimize_ipopt(
             c_flat = None
 
         fns, jac, rows, cols, lag = _build(
-            fun_flat, c_flat, n, m, hessian, algorithm, order, mode, jacobian_mode, coloring
-        )
+            fun_flat, c_flat, n, m, hessian, algorithm, order, mode, jacobian_mode, coloring,
+            dtype,
+        )  # fmt: skip
         x_dev = jnp.asarray(flat0)
         _warm_up(fns, x_dev, m)
         callbacks = _Callbacks(cyipopt, fns, jac, rows, cols, dtype)

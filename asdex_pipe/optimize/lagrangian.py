@@ -6,15 +6,15 @@ For ``min f(x)  s.t.  cl <= c(x) <= cu`` a solver such as IPOPT asks, every iter
   **fixed lower-triangle** structure ``(rows, cols)``, ``rows >= cols``;
 * the constraint Jacobian ``∂c/∂x`` as the values of a fixed structure.
 
-The structures are fixed once, so the Hessian pattern must hold for every ``obj_factor``
-and ``λ``. It is found in one detection: the Hessian pattern of the augmented function
-``z = (x, σ, λ) -> σ f(x) + λ · c(x)`` restricted to its x–x block. Detection propagates
-dependencies, so that block is the union of the objective's and every constraint's Hessian
-pattern, and no value of the multipliers can put a nonzero outside it.
-
-That pattern is colored (star or acyclic) once; the values are then one batch of compressed
-Hessian-vector products of the Lagrangian at the given multipliers plus gathers, all in one
-jitted program.
+Nothing here is a second AD engine: the Lagrangian is a function ``L(x, σ, λ)`` whose
+multipliers are data arguments, handed to the front door's builders like any user
+function. Its Hessian pattern is detected with the data as unknowns
+(:func:`asdex_pipe.hessian_sparsity` with ``args=(x, σ, λ), argnums=0``): the x–x block of
+the pattern over ``(x, σ, λ)``, i.e. the union of the objective's and every constraint's
+Hessian pattern, which no value of the multipliers can leave. The values are
+:func:`asdex_pipe.hessian_from_coloring` of ``L`` with ``format="values"``, followed by one
+gather of the lower triangle in the same jitted program; the constraint Jacobian is
+:func:`asdex_pipe.jacobian` with ``format="values"`` (row-major, IPOPT's order).
 """
 
 from __future__ import annotations
@@ -28,20 +28,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.coloring import hessian_coloring_from_sparsity, jacobian_coloring_from_sparsity
-from asdex_pipe.coloring.api import check_symmetric_options
-from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
-from asdex_pipe.detection.api import normalize_input
-from asdex_pipe.differentiation.builder import AUTO_SEEDS_MIN_N
-from asdex_pipe.differentiation.compress import (
-    check_chunk_size,
-    hvp_products,
-    jacobian_products,
-)
-from asdex_pipe.differentiation.hvp import check_mode
-from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
+from asdex_pipe.coloring import hessian_coloring_from_sparsity
+from asdex_pipe.frontdoor import SparseDerivative, hessian_from_coloring, hessian_sparsity
+from asdex_pipe.frontdoor.derivative import build, check_options
+from asdex_pipe.frontdoor.inputs import normalize_input
+from asdex_pipe.indices import index_dtype
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
-from asdex_pipe.vocabulary import SEEDS, check_one_of
+from asdex_pipe.vocabulary import (
+    HVP_MODES,
+    ORDERS,
+    SEEDS,
+    SYMMETRIC_ALGORITHMS,
+    check_one_of,
+    check_positive_int,
+    check_scalar_output,
+    scalar_function,
+)
 
 
 # ------------------------------------------------------------------ validation
@@ -54,11 +56,23 @@ def _sample(shape: tuple[int, ...], dtype: Any) -> jax.ShapeDtypeStruct:
     return jax.ShapeDtypeStruct(shape, dtype if dtype is not None else np.float64)
 
 
+def _eval_shape(fn: Callable, shape: tuple[int, ...], dtype: Any, what: str) -> Any:
+    """``fn``'s abstract output at an input of ``shape`` (64-bit mode on, so a float64
+    sample stays float64); ValueError naming ``what`` when it fails."""
+    _check_callable(fn, what)
+    with jax.enable_x64(True):
+        try:
+            return jax.eval_shape(fn, _sample(shape, dtype))
+        except Exception as exc:
+            raise ValueError(
+                f"{what} fails on an input of shape {shape}: {type(exc).__name__}: {exc}"
+            ) from exc
+
+
 def num_constraints(c: Callable | None, shape: tuple[int, ...], dtype: Any = None) -> int:
     """Number of constraints ``m`` of ``c`` at inputs of ``shape`` (0 for ``c=None``).
 
-    Traces ``c`` abstractly only (``jax.eval_shape``, under 64-bit mode so a float64
-    sample stays float64).
+    Traces ``c`` abstractly only (``jax.eval_shape``).
 
     Raises:
         ValueError: when ``c`` does not return one 1-D floating array (a scalar, a matrix
@@ -66,15 +80,7 @@ def num_constraints(c: Callable | None, shape: tuple[int, ...], dtype: Any = Non
     """
     if c is None:
         return 0
-    _check_callable(c, "the constraint function c")
-    with jax.enable_x64(True):
-        try:
-            out = jax.eval_shape(c, _sample(shape, dtype))
-        except Exception as exc:
-            raise ValueError(
-                f"the constraint function c fails on an input of shape {shape}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
+    out = _eval_shape(c, shape, dtype, "the constraint function c")
     if not isinstance(out, jax.ShapeDtypeStruct) or len(out.shape) != 1:
         got = out.shape if isinstance(out, jax.ShapeDtypeStruct) else type(out).__name__
         raise ValueError(
@@ -86,53 +92,29 @@ def num_constraints(c: Callable | None, shape: tuple[int, ...], dtype: Any = Non
     return int(out.shape[0])
 
 
-def _check_scalar_objective(f: Callable, shape: tuple[int, ...], dtype: Any) -> None:
-    _check_callable(f, "the objective f")
-    with jax.enable_x64(True):
-        try:
-            out = jax.eval_shape(f, _sample(shape, dtype))
-        except Exception as exc:
-            raise ValueError(
-                f"the objective f fails on an input of shape {shape}: {type(exc).__name__}: {exc}"
-            ) from exc
-    if not isinstance(out, jax.ShapeDtypeStruct) or math.prod(out.shape) != 1:
-        got = out.shape if isinstance(out, jax.ShapeDtypeStruct) else type(out).__name__
-        raise ValueError(f"the objective f must return a scalar, got output of shape {got}")
-
-
-def _flat_constraints(c: Callable | None) -> Callable:
-    if c is None:
-        return lambda y: jnp.zeros((0,), y.dtype)
-    return lambda y: jnp.ravel(c(y))
-
-
 def _lagrangian(f: Callable, c: Callable | None) -> Callable:
     """``(x, obj_factor, lagrange) -> obj_factor · f(x) + lagrange · c(x)``."""
-    c_flat = _flat_constraints(c)
+    objective = scalar_function(f, "the objective f")
 
     def lagrangian(x, obj_factor, lagrange):
-        value = obj_factor * jnp.reshape(f(x), ())
-        if lagrange.shape[0] == 0:
+        value = obj_factor * objective(x)
+        if c is None or lagrange.shape[0] == 0:
             return value
-        return value + jnp.vdot(lagrange, c_flat(x))
+        return value + jnp.vdot(lagrange, jnp.ravel(c(x)))
 
     return lagrangian
 
 
-def _resolve_seeds(seeds: str, n: int) -> str:
-    if seeds == "auto":
-        return "indexed" if n >= AUTO_SEEDS_MIN_N else "constant"
-    return seeds
-
-
-def _check_point(x: Any, shape: tuple[int, ...], what: str) -> jax.Array:
-    if not isinstance(x, jax.Array):
-        x = jnp.asarray(x)
-    if tuple(x.shape) != shape:
-        raise ValueError(f"{what}: x has shape {tuple(x.shape)}, expected {shape}")
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        raise ValueError(f"{what}: x must be a floating-point array, got dtype {x.dtype}")
-    return x
+def _problem(
+    f: Callable, c: Callable | None, input_shape: Any, dtype: Any
+) -> tuple[tuple[int, ...], Any, int, tuple[jax.ShapeDtypeStruct, ...]]:
+    """``(shape, dtype, m, samples)`` of a constrained program, checked before any detection:
+    ``f`` scalar, ``c`` vector-valued; ``samples`` are ``(x, obj_factor, lagrange)``."""
+    shape, dt = normalize_input(input_shape, dtype)
+    check_scalar_output(_eval_shape(f, shape, dt, "the objective f"), "the objective f")
+    m = num_constraints(c, shape, dt)
+    samples = (_sample(shape, dt), _sample((), dt), _sample((m,), dt))
+    return shape, dt, m, samples
 
 
 # ------------------------------------------------------------------ Lagrangian Hessian
@@ -141,8 +123,9 @@ def lagrangian_sparsity(
 ) -> SparsityPattern:
     """Hessian pattern of the Lagrangian, valid for every objective factor and multiplier.
 
-    Detects the Hessian pattern of ``z = (x, σ, λ) -> σ f(x) + λ · c(x)`` once and keeps
-    its x–x block: the union of the Hessian patterns of ``f`` and of every ``c_i``.
+    The Hessian pattern of ``L(x, σ, λ) = σ f(x) + λ · c(x)`` over ``x`` with ``σ`` and
+    ``λ`` as data (unknowns to the detector): the union of the Hessian patterns of ``f``
+    and of every ``c_i``, in one detection.
 
     Args:
         f: scalar objective of one array of shape ``input_shape``.
@@ -151,25 +134,15 @@ def lagrangian_sparsity(
         dtype: detection dtype (default: float64 where ``f`` and ``c`` trace at it).
 
     Returns:
-        Symmetric (n, n) :class:`SparsityPattern`, ``n = prod(input_shape)``.
+        Symmetric (n, n) :class:`SparsityPattern`, ``n = prod(input_shape)``, recording
+        the Lagrangian's input structure.
 
     Raises:
         ValueError: for a non-scalar ``f``, a ``c`` that is not vector-valued, or a
             malformed ``input_shape``.
     """
-    shape, dt = normalize_input(input_shape, dtype)
-    _check_scalar_objective(f, shape, dt)
-    m = num_constraints(c, shape, dt)
-    n = math.prod(shape)
-    lagrangian = _lagrangian(f, c)
-
-    def augmented(z):
-        x = z[:n].reshape(shape)
-        return lagrangian(x, z[n], z[n + 1 :])
-
-    full = hessian_sparsity(augmented, (n + 1 + m,), dtype=dt)
-    keep = (full.rows < n) & (full.cols < n)
-    return SparsityPattern.from_coo(full.rows[keep], full.cols[keep], (n, n))
+    _, dt, _, samples = _problem(f, c, input_shape, dtype)
+    return hessian_sparsity(_lagrangian(f, c), args=samples, argnums=0, dtype=dt)
 
 
 def lower_triangle(pattern: SparsityPattern) -> SparsityPattern:
@@ -178,7 +151,7 @@ def lower_triangle(pattern: SparsityPattern) -> SparsityPattern:
     return SparsityPattern.from_coo(pattern.rows[keep], pattern.cols[keep], pattern.shape)
 
 
-@dataclass(frozen=True)
+@dataclass
 class LagrangianHessian:
     """The Hessian of the Lagrangian on a fixed lower-triangle structure.
 
@@ -190,6 +163,8 @@ class LagrangianHessian:
         mode: HVP mode used by :meth:`values`.
         input_shape: the shape ``x`` must have.
         num_constraints: ``m``, the length of ``lagrange``.
+        derivative: the full Hessian's values function
+            (:func:`asdex_pipe.hessian_from_coloring` of the Lagrangian, ``format="values"``).
     """
 
     rows: np.ndarray
@@ -199,8 +174,9 @@ class LagrangianHessian:
     mode: str
     input_shape: tuple[int, ...]
     num_constraints: int
-    _program: Callable = field(repr=False)
-    _arrays: dict[str, jax.Array] = field(repr=False)
+    derivative: SparseDerivative = field(repr=False)
+    _lower: jax.Array = field(repr=False)
+    _program: Callable | None = field(default=None, repr=False)
 
     @property
     def nnz(self) -> int:
@@ -216,24 +192,36 @@ class LagrangianHessian:
         """Lower-triangle values of ``obj_factor · ∇²f(x) + Σ_i lagrange_i ∇²c_i(x)``.
 
         Args:
-            x: point of shape ``input_shape``.
+            x: point of shape ``input_shape`` (and the dtype the Hessian was built for).
             obj_factor: scalar weight of the objective.
             lagrange: (m,) constraint multipliers.
 
         Returns:
-            (nnz,) values in the order of ``rows``, ``cols``; one jitted program (works
-            under the caller's ``jax.jit`` too).
+            (nnz,) values in the order of ``rows``, ``cols``: the products, their
+            decompression and the lower-triangle gather in one jitted program (works under
+            the caller's ``jax.jit`` too).
+
+        Raises:
+            ValueError: ``x``, ``obj_factor`` or ``lagrange`` of another shape or dtype.
         """
-        x = _check_point(x, self.input_shape, "LagrangianHessian.values")
+        x = x if isinstance(x, jax.Array) else jnp.asarray(x)
+        obj_factor = jnp.asarray(obj_factor, dtype=x.dtype)
         lagrange = jnp.asarray(lagrange, dtype=x.dtype)
+        # Checked here, where the names are known, not deep inside the program's trace.
+        if tuple(x.shape) != self.input_shape:
+            raise ValueError(f"x has shape {tuple(x.shape)}, expected {self.input_shape}")
         if lagrange.shape != (self.num_constraints,):
             raise ValueError(
                 f"lagrange must have shape ({self.num_constraints},), got {lagrange.shape}"
             )
-        obj_factor = jnp.asarray(obj_factor, dtype=x.dtype)
         if obj_factor.shape != ():
             raise ValueError(f"obj_factor must be a scalar, got shape {obj_factor.shape}")
-        return self._program(x, obj_factor, lagrange, self._arrays)
+        if self._program is None:
+            if self.derivative.seeds == "auto" and not isinstance(x, jax.core.Tracer):
+                self.derivative.tune_seeds(x, obj_factor, lagrange)
+            derivative, lower = self.derivative, self._lower
+            self._program = jax.jit(lambda *a: derivative(*a)[lower])
+        return self._program(x, obj_factor, lagrange)
 
 
 def lagrangian_hessian_from_coloring(
@@ -245,11 +233,13 @@ def lagrangian_hessian_from_coloring(
     mode: str = "fwd_over_rev",
     chunk_size: int | None = None,
     seeds: str = "auto",
+    dtype: Any = None,
 ) -> LagrangianHessian:
     """Lagrangian Hessian from an existing ``HVP`` coloring of the Lagrangian pattern.
 
     The coloring's pattern must contain the Hessian pattern of the Lagrangian for every
-    multiplier (e.g. from :func:`lagrangian_sparsity`, or a stored artifact of it).
+    multiplier (e.g. from :func:`lagrangian_sparsity`, or a stored artifact of it; a
+    detected coloring of another function raises ``PatternMismatchError``).
 
     Args:
         f: scalar objective of one array of shape ``input_shape``.
@@ -258,65 +248,44 @@ def lagrangian_hessian_from_coloring(
         input_shape: int, tuple, or a sample array (n elements).
         mode: HVP mode, ``"fwd_over_rev"``, ``"rev_over_fwd"`` or ``"rev_over_rev"``.
         chunk_size: at most this many HVPs at once (None: all colors at once).
-        seeds: ``"constant"`` (seeds compiled in), ``"indexed"`` (built from an int8 color
-            array), or ``"auto"`` (indexed from n = 10^4 on).
+        seeds: as in :func:`asdex_pipe.hessian_from_coloring` (``"auto"`` is tuned on the
+            first call of :meth:`LagrangianHessian.values` from n = 10^4 on).
+        dtype: the dtype ``x`` will have (default float64).
 
     Returns:
         A :class:`LagrangianHessian`.
     """
-    check_mode(mode)
+    check_one_of(mode, HVP_MODES, "mode")
     check_one_of(seeds, SEEDS, "seeds")
-    chunk = check_chunk_size(chunk_size)
+    check_positive_int(chunk_size, "chunk_size", allow_none=True)
     if not isinstance(coloring, ColoredPattern) or coloring.mode != "HVP":
         raise ValueError(
             "lagrangian_hessian_from_coloring needs an HVP (symmetric) coloring, got "
             f"{getattr(coloring, 'mode', type(coloring).__name__)}"
         )
-    shape, dt = normalize_input(input_shape, None)
+    shape, _, m, samples = _problem(f, c, input_shape, dtype)
     n = math.prod(shape)
     if coloring.shape != (n, n):
         raise ValueError(
             f"the coloring has shape {coloring.shape} but input_shape {shape} has {n} elements"
         )
-    _check_scalar_objective(f, shape, dt)
-    m = num_constraints(c, shape, dt)
-    # Colors were found on the full symmetric pattern; decompression plans symmetrize
-    # whatever pattern they are given, so planning on the lower triangle reads exactly its
-    # entries, already in IPOPT's (rows >= cols) form.
-    lower = lower_triangle(coloring.sparsity)
-    lower_coloring = ColoredPattern(
-        lower, coloring.colors, "HVP", coloring.algorithm, coloring.order
-    )
-    plan = device_plan(lower_coloring, n)
-    kind = plan["kind"]
-    arrays = {k: jnp.asarray(v) for k, v in plan.items() if k != "kind"}
-    k = coloring.num_colors
-    host_colors = np.asarray(coloring.colors)
-    indexed = _resolve_seeds(seeds, n) == "indexed"
-    if indexed:
-        arrays["colors"] = device_colors(coloring)
-    lagrangian = _lagrangian(f, c)
-
-    @jax.jit
-    def program(x, obj_factor, lagrange, arrays):
-        def lag(y):
-            return lagrangian(y, obj_factor, lagrange)
-
-        colors = arrays["colors"] if indexed else host_colors
-        _, b = hvp_products(lag, x, colors, k, mode, chunk, with_value=False)
-        return apply_plan(kind, arrays, b)
-
-    idx = np.int32 if n < 2**31 - 1 else np.int64
+    derivative = hessian_from_coloring(
+        _lagrangian(f, c), coloring, mode, "values", chunk_size, args=samples, argnums=0,
+        seeds=seeds,
+    )  # fmt: skip
+    s = coloring.sparsity
+    lower = np.flatnonzero(s.rows >= s.cols)
+    idx = index_dtype(n)
     return LagrangianHessian(
-        rows=lower.rows.astype(idx),
-        cols=lower.cols.astype(idx),
+        rows=s.rows[lower].astype(idx),
+        cols=s.cols[lower].astype(idx),
         shape=(n, n),
         coloring=coloring,
         mode=mode,
         input_shape=shape,
         num_constraints=m,
-        _program=program,
-        _arrays=arrays,
+        derivative=derivative,
+        _lower=jnp.asarray(lower.astype(index_dtype(s.nnz))),
     )
 
 
@@ -345,7 +314,7 @@ def lagrangian_hessian(
             substitution).
         order: vertex order of the coloring.
         mode: HVP mode.
-        dtype: detection dtype (default float64 where possible).
+        dtype: detection dtype and the dtype ``x`` will have (default float64).
         chunk_size: at most this many HVPs at once.
         seeds: see :func:`lagrangian_hessian_from_coloring`.
 
@@ -357,14 +326,15 @@ def lagrangian_hessian(
         ValueError: for bad options (checked before detection), a non-scalar ``f`` or a
             ``c`` that is not vector-valued.
     """
-    check_mode(mode)
-    check_symmetric_options(algorithm, order)
-    check_chunk_size(chunk_size)
+    check_one_of(mode, HVP_MODES, "mode")
+    check_one_of(algorithm, SYMMETRIC_ALGORITHMS, "algorithm")
+    check_one_of(order, ORDERS, "order")
+    check_positive_int(chunk_size, "chunk_size", allow_none=True)
     check_one_of(seeds, SEEDS, "seeds")
     sparsity = lagrangian_sparsity(f, c, input_shape, dtype)
     coloring = hessian_coloring_from_sparsity(sparsity, algorithm=algorithm, order=order)
     return lagrangian_hessian_from_coloring(
-        f, c, coloring, input_shape, mode=mode, chunk_size=chunk_size, seeds=seeds
+        f, c, coloring, input_shape, mode=mode, chunk_size=chunk_size, seeds=seeds, dtype=dtype
     )
 
 
@@ -376,8 +346,9 @@ class ConstraintJacobian:
     Attributes:
         rows, cols: (nnz,) int32 host arrays, row-major (IPOPT's ``jacobianstructure``).
         shape: (m, n).
-        coloring: the column (``JVP``) or row (``VJP``) coloring used.
+        coloring: the column (``JVP``), row (``VJP``) or bidirectional coloring used.
         input_shape: the shape ``x`` must have.
+        derivative: the values function (:func:`asdex_pipe.jacobian`, ``format="values"``).
     """
 
     rows: np.ndarray
@@ -385,8 +356,7 @@ class ConstraintJacobian:
     shape: tuple[int, int]
     coloring: ColoredPattern
     input_shape: tuple[int, ...]
-    _program: Callable = field(repr=False)
-    _arrays: dict[str, jax.Array] = field(repr=False)
+    derivative: SparseDerivative = field(repr=False)
 
     @property
     def nnz(self) -> int:
@@ -401,8 +371,7 @@ class ConstraintJacobian:
     def values(self, x: Any) -> jax.Array:
         """Jacobian values (nnz,) at ``x`` in the order of ``rows``, ``cols``; one jitted
         program."""
-        x = _check_point(x, self.input_shape, "ConstraintJacobian.values")
-        return self._program(x, self._arrays)
+        return self.derivative(x)
 
 
 def constraint_jacobian(
@@ -431,36 +400,20 @@ def constraint_jacobian(
     Raises:
         ValueError: for a ``c`` that is not vector-valued or bad options.
     """
-    chunk = check_chunk_size(chunk_size)
-    shape, dt = normalize_input(input_shape, dtype)
-    m = num_constraints(c, shape, dt)
     if c is None:
         raise ValueError("constraint_jacobian needs a constraint function, got None")
+    options = check_options("jacobian", mode, "values", chunk_size, order=order)
+    shape, dt = normalize_input(input_shape, dtype)
+    m = num_constraints(c, shape, dt)
     n = math.prod(shape)
-    sparsity = jacobian_sparsity(c, shape, dtype=dt)
-    coloring = jacobian_coloring_from_sparsity(sparsity, mode=mode, order=order)
-    plan = device_plan(coloring, m if coloring.mode == "JVP" else n)
-    kind = plan["kind"]
-    arrays = {key: jnp.asarray(v) for key, v in plan.items() if key != "kind"}
-    k = coloring.num_colors
-    host_colors = np.asarray(coloring.colors)
-
-    def c_flat(y):
-        return jnp.ravel(c(y.reshape(shape)))
-
-    @jax.jit
-    def program(x, arrays):
-        flat = x.reshape(-1)
-        _, b = jacobian_products(c_flat, flat, coloring.mode, host_colors, k, chunk)
-        return apply_plan(kind, arrays, b)
-
-    idx = np.int32 if max(m, n) < 2**31 - 1 else np.int64
+    derivative = build(options, c, input_shape=shape, dtype=dt, what="constraint_jacobian")
+    s = derivative.coloring.sparsity
+    idx = index_dtype(max(m, n))
     return ConstraintJacobian(
-        rows=sparsity.rows.astype(idx),
-        cols=sparsity.cols.astype(idx),
+        rows=s.rows.astype(idx),
+        cols=s.cols.astype(idx),
         shape=(m, n),
-        coloring=coloring,
+        coloring=derivative.coloring,
         input_shape=shape,
-        _program=program,
-        _arrays=arrays,
+        derivative=derivative,
     )

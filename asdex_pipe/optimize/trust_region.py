@@ -153,7 +153,7 @@ def _as_operator(h: Any, n: int) -> Any:
 
 def _default_hess_fn(f: Callable, shape: tuple[int, ...], mode: str) -> Callable:
     try:
-        from asdex_pipe.differentiation import hessian as sparse_hessian
+        from asdex_pipe.frontdoor import hessian as sparse_hessian
     except ImportError as exc:
         raise ImportError(
             "hessian='sparse' without hess_fn needs asdex_pipe.differentiation.hessian; "

@@ -91,7 +91,7 @@ def compare_optimizers(
         ``{"trust_ncg_sparse": {...}, "trust_ncg_hvp": {...}, "lbfgs": {...}}``, each with
         iterations, nfev, ngev, nhev, f, grad_norm, wall_s, success and the history.
     """
-    from asdex_pipe.differentiation import hessian_from_coloring
+    from asdex_pipe.frontdoor import hessian_from_coloring
     from asdex_pipe.optimize import minimize_trust_ncg
 
     out: dict[str, dict[str, Any]] = {}

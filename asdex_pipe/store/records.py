@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from asdex_pipe.indices import INT32_LIMIT
 from asdex_pipe.pattern import MODES, ColoredPattern, SparsityPattern
 from asdex_pipe.store import formats
 from asdex_pipe.store.formats import ArtifactError
@@ -25,7 +26,6 @@ from asdex_pipe.store.formats import ArtifactError
 #: Coloring algorithms a saved ColoredPattern may name (the library's and the pipeline's).
 ARTIFACT_ALGORITHMS = ("star", "acyclic", "column", "row", "bicoloring")
 
-_INT32_LIMIT = 2**31 - 1
 
 Artifact = SparsityPattern | ColoredPattern
 
@@ -250,11 +250,11 @@ def _decode_colored(
     if "colors" not in arrays:
         raise ArtifactError(f"{source} is truncated: it has no 'colors' array")
     colors = arrays["colors"]
-    if colors.size and not -1 <= int(colors.min()) <= int(colors.max()) <= _INT32_LIMIT:
+    if colors.size and not -1 <= int(colors.min()) <= int(colors.max()) <= INT32_LIMIT:
         # Checked before the int32 cast in the constructor, which would wrap such values.
         raise _corrupt(
             source,
-            f"colors must lie in [-1, {_INT32_LIMIT}], got values from "
+            f"colors must lie in [-1, {INT32_LIMIT}], got values from "
             f"{int(colors.min())} to {int(colors.max())}",
         )
     try:

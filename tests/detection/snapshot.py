@@ -7,7 +7,7 @@ change of a detected pattern comes with a version bump (artifact keys depend on 
 same file is checked under every supported JAX, which makes it the test that the zoo's
 patterns are identical across JAX versions.
 
-After a deliberate change, bump ``DETECTOR_VERSION`` in ``asdex_pipe/detection/api.py``
+After a deliberate change, bump ``DETECTOR_VERSION`` in ``asdex_pipe/detection/detect.py``
 and regenerate with::
 
     python -m tests.detection.snapshot --update
@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asdex_pipe.detection import DETECTOR_VERSION, hessian_sparsity, jacobian_sparsity
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import DETECTOR_VERSION
 from asdex_pipe.pattern import SparsityPattern
 from tests.zoo import ZOO, ZooCase
 
@@ -91,7 +92,7 @@ def update() -> None:
         if changed:
             raise SystemExit(
                 f"patterns changed for {changed} but DETECTOR_VERSION is still "
-                f"{DETECTOR_VERSION!r}: bump it in asdex_pipe/detection/api.py, then rerun"
+                f"{DETECTOR_VERSION!r}: bump it in asdex_pipe/detection/detect.py, then rerun"
             )
     header = {
         "detector_version": DETECTOR_VERSION,

@@ -10,12 +10,8 @@ import numpy as np
 import pytest
 from jax.extend.core import Primitive
 
-from asdex_pipe.detection import (
-    DETECTOR_VERSION,
-    UnknownPrimitiveWarning,
-    hessian_sparsity,
-    jacobian_sparsity,
-)
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import DETECTOR_VERSION, UnknownPrimitiveWarning
 from asdex_pipe.detection.registry import RULES, RuleError, params, register
 from tests.numerical import numerical_hessian_pattern
 from tests.zoo import rosenbrock

@@ -8,7 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.detection import UnknownPrimitiveWarning, hessian_sparsity, jacobian_sparsity
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import UnknownPrimitiveWarning
 from tests.numerical import numerical_jacobian_pattern
 
 

@@ -7,7 +7,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
 from tests.numerical import assert_superset, numerical_jacobian_pattern
 
 

@@ -9,12 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.detection import (
-    RULES,
-    UnknownPrimitiveWarning,
-    hessian_sparsity,
-    jacobian_sparsity,
-)
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import RULES, UnknownPrimitiveWarning
 from tests.numerical import numerical_hessian_pattern, numerical_jacobian_pattern
 
 

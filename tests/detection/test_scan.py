@@ -9,7 +9,7 @@ import pytest
 from jax import lax
 
 import asdex_pipe
-from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
 from tests.numerical import numerical_hessian_pattern, numerical_jacobian_pattern
 
 

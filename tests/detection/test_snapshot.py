@@ -39,5 +39,5 @@ def test_zoo_pattern_matches_snapshot_without_fallback(c):
     assert got == CASES[c.name], (
         f"the detected pattern of {c.name} changed ({CASES[c.name]} -> {got}) while "
         f"DETECTOR_VERSION is still {DETECTOR_VERSION!r}: bump DETECTOR_VERSION in "
-        f"asdex_pipe/detection/api.py, then regenerate with `{UPDATE_COMMAND}`"
+        f"asdex_pipe/detection/detect.py, then regenerate with `{UPDATE_COMMAND}`"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from asdex_pipe.detection import hessian_sparsity, jacobian_sparsity
+from asdex_pipe import hessian_sparsity, jacobian_sparsity
 from tests.numerical import assert_superset, numerical_hessian_pattern, numerical_jacobian_pattern
 from tests.zoo import ZOO, scalar_cases
 

@@ -8,12 +8,8 @@ import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 from scipy.optimize import rosen_hess
 
-from asdex_pipe.differentiation import (
-    HVP_MODES,
-    hessian,
-    hessian_from_coloring,
-    value_and_hessian_from_coloring,
-)
+from asdex_pipe import hessian, hessian_from_coloring, value_and_hessian_from_coloring
+from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from tests.differentiation.helpers import (
     dense_hessian,
@@ -222,7 +218,7 @@ def test_star_label_falls_back_to_substitution_for_acyclic_coloring():
 
 
 def test_output_of_shape_one_is_a_scalar():
-    from asdex_pipe.differentiation import hvp, value_and_hessian
+    from asdex_pipe import hvp, value_and_hessian
 
     def f(x):
         return jnp.sum(x**3, keepdims=True)
@@ -238,7 +234,7 @@ def test_output_of_shape_one_is_a_scalar():
 
 
 def test_hvp_of_vector_function_names_the_output_shape():
-    from asdex_pipe.differentiation import hvp
+    from asdex_pipe import hvp
 
     with pytest.raises(ValueError, match=r"scalar-valued f.*\(3,\)"):
         hvp(lambda x: x**3, jnp.ones(3), jnp.ones(3))
@@ -253,7 +249,7 @@ def _untraceable(x):
     [({"order": "bogus"}, "unknown order"), ({"algorithm": "bogus"}, "unknown algorithm")],
 )
 def test_coloring_options_are_checked_before_detection(kwargs, match):
-    from asdex_pipe.coloring import hessian_coloring
+    from asdex_pipe import hessian_coloring
 
     with pytest.raises(ValueError, match=match):
         hessian(_untraceable, 4, **kwargs)

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from scipy.optimize import rosen_hess
 
-from asdex_pipe.differentiation import HVP_MODES, hvp
+from asdex_pipe import hvp
+from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.differentiation.hvp import value_and_hvp_fn
 from tests.differentiation.helpers import grid_energy, rosenbrock
 

@@ -5,10 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.differentiation import (
-    jacobian_from_coloring,
-    value_and_jacobian_from_coloring,
-)
+from asdex_pipe import jacobian_from_coloring, value_and_jacobian_from_coloring
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from tests.differentiation.helpers import to_dense, tridiagonal
 from tests.numerical import numerical_jacobian_pattern
@@ -109,7 +106,7 @@ def _complex_outputs(x):
 
 
 def test_complex_outputs_use_forward_mode():
-    from asdex_pipe.differentiation import jacobian
+    from asdex_pipe import jacobian
 
     x = jnp.linspace(0.0, 1.0, 6)
     J = to_dense(jacobian(_complex_outputs, 6)(x))
@@ -127,7 +124,7 @@ def test_row_coloring_refuses_complex_outputs():
 
 
 def test_auto_coloring_of_complex_outputs_is_by_columns():
-    from asdex_pipe.coloring import jacobian_coloring
+    from asdex_pipe import jacobian_coloring
 
     assert jacobian_coloring(_complex_outputs, 6).mode == "JVP"
     with pytest.raises(ValueError, match="complex outputs"):

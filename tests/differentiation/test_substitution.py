@@ -4,7 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.differentiation import hessian_from_coloring
+from asdex_pipe import hessian_from_coloring
 from asdex_pipe.differentiation.decompress import DecompressionError
 from asdex_pipe.differentiation.plans import apply_plan, device_plan, host_plan
 from asdex_pipe.differentiation.substitution import _list_rank, substitution_plan

@@ -21,11 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.differentiation import (
-    HVP_MODES,
-    hessian_from_coloring,
-    jacobian_from_coloring,
-)
+from asdex_pipe import hessian_from_coloring, jacobian_from_coloring
+from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from tests.differentiation.helpers import greedy, is_acyclic, to_dense
 from tests.numerical import numerical_hessian_pattern, numerical_jacobian_pattern
@@ -204,7 +201,7 @@ def test_zoo_jacobian_from_coloring(case, which):
 # ----------------------------------------------------------- end to end
 @pytest.mark.parametrize("name, mode, algorithm, format", E2E_SUBSET)
 def test_zoo_hessian_end_to_end(name, mode, algorithm, format):
-    from asdex_pipe.differentiation import hessian
+    from asdex_pipe import hessian
 
     case = next(c for c in SCALAR if c.name == name)
     x = _point(case, jnp.float64)
@@ -221,7 +218,7 @@ def test_zoo_hessian_end_to_end(name, mode, algorithm, format):
     ],
 )
 def test_zoo_jacobian_end_to_end(case, mode):
-    from asdex_pipe.differentiation import jacobian
+    from asdex_pipe import jacobian
 
     x = _point(case, jnp.float64)
     jac = to_dense(jacobian(case.f, case.input_shape, mode=mode, format="dense")(x))

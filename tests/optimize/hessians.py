@@ -12,7 +12,7 @@ from collections.abc import Callable
 import jax.numpy as jnp
 from jax.experimental import sparse as jsparse
 
-from asdex_pipe.differentiation import hessian
+from asdex_pipe import hessian
 
 
 def sparse_hessian_fn(f: Callable, shape: tuple[int, ...]) -> Callable:

@@ -27,7 +27,7 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
     Returns:
         The figures (seconds and ratios), also stored in ``ctx.figures["evaluate"]``.
     """
-    from asdex_pipe.differentiation import hessian_from_coloring, hvp
+    from asdex_pipe.frontdoor import hessian_from_coloring, hvp
 
     require_coloring(ctx)
     ecfg = ctx.cfg.evaluate

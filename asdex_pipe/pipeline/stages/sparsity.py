@@ -16,7 +16,7 @@ def run_sparsity(ctx: RunContext) -> dict[str, Any]:
     Returns:
         ``{"status": "computed" | "reused", "nnz": ...}``.
     """
-    from asdex_pipe.detection import DETECTOR_VERSION, hessian_sparsity
+    from asdex_pipe.detection import DETECTOR_VERSION, detect_hessian
 
     key = ctx.sparsity_key
     pattern = None if ctx.spec.force else ctx.store.load("sparsity", key)
@@ -27,7 +27,8 @@ def run_sparsity(ctx: RunContext) -> dict[str, Any]:
         if front_door is not None:
             pattern = front_door(np.dtype(ctx.spec.dtype))
         else:
-            pattern = hessian_sparsity(ctx.fn, ctx.spec.input_shape, np.dtype(ctx.spec.dtype))
+            shape = tuple(int(d) for d in ctx.spec.input_shape)
+            pattern = detect_hessian(ctx.fn, shape, np.dtype(ctx.spec.dtype))
         pattern.provenance.update(ctx.provenance(key=key, detector=DETECTOR_VERSION))
         where = ctx.store.save("sparsity", key, pattern)
         status = "computed"

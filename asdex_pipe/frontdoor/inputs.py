@@ -1,4 +1,5 @@
-"""The front door: ``f(*args, **kwargs)`` with pytrees, ``argnums`` and ``has_aux``.
+"""Input specs: ``f(*args, **kwargs)`` with pytrees, ``argnums`` and ``has_aux``, and the
+seed's one-array ``input_shape`` forms.
 
 Detection, coloring and differentiation work on one flat vector ``x``. This module is the
 one place that knows about the user's arguments: :class:`InputSpec` records their structure
@@ -25,7 +26,7 @@ from fixed indices should close over them (constants) instead of taking them as 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,11 +39,57 @@ from asdex_pipe.pattern import SparsityPattern
 __all__ = [
     "InputSpec",
     "Leaf",
-    "augmented_function",
+    "check_x",
     "input_spec",
     "is_one_array",
-    "restrict",
+    "normalize_input",
+    "one_array_spec",
+    "resolve_inputs",
 ]
+
+
+def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """Validate the one-array ``input_shape`` and ``dtype``; return (shape, numpy dtype or
+    None).
+
+    Args:
+        input_shape: an int ``n`` (shape ``(n,)``, numpy integers included), a tuple of
+            non-negative ints, or a sample array (its shape, and its dtype unless
+            ``dtype`` is given).
+        dtype: None (not given: detection traces at float64 where ``f`` allows it) or
+            anything ``np.dtype`` accepts.
+    """
+    is_int = isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool)
+    if not is_int and hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
+        shape = tuple(int(d) for d in input_shape.shape)
+        return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
+    dims = (input_shape,) if is_int else input_shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ValueError(
+            f"input_shape must be an int, a tuple of ints or a sample array, got {input_shape!r}"
+        ) from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer):
+            raise ValueError(f"input_shape entries must be integers, got {input_shape!r}")
+        if d < 0:
+            raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        raise ValueError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
+    return tuple(int(d) for d in dims), dt
+
+
+def detection_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """``(shape, dtype)`` detection traces the one-array form at: a sample's own dtype
+    when it is floating and no ``dtype`` is given, the default (None) for an integer
+    sample (which gives its shape only)."""
+    shape, dt = normalize_input(input_shape, dtype)
+    if dtype is None and dt is not None and not jnp.issubdtype(dt, jnp.inexact):
+        dt = None
+    return shape, dt
 
 
 @dataclass(frozen=True)
@@ -185,18 +232,6 @@ class InputSpec:
             args.insert(pos, value)
         return tuple(args), dict(kwargs)
 
-    def flat_function(self, f: Callable, *, aux: bool = False, cast: bool = True) -> Callable:
-        """``g(x, data)``: ``f``'s output (``aux=False``) or its aux (``aux=True``)."""
-
-        def g(x, data):
-            args, kwargs = self.assemble(self.unravel(x, cast=cast), data)
-            out = f(*args, **kwargs)
-            if not self.has_aux:
-                return out
-            return split_aux(out)[1 if aux else 0]
-
-        return g
-
     def split(self, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> tuple[jax.Array, tuple]:
         """``(x, data)`` from a call's arguments, checked against the recorded structure.
 
@@ -294,17 +329,6 @@ def _jsonish(value: Any) -> Any:
     return value
 
 
-def split_aux(out: Any) -> tuple[Any, Any]:
-    """``(output, aux)`` of a ``has_aux`` function's result; ValueError if not a pair."""
-    if not isinstance(out, tuple | list) or len(out) != 2:
-        raise ValueError(
-            "has_aux=True needs f to return a pair (output, aux), but it returns "
-            f"{type(out).__name__}"
-            + (f" of length {len(out)}" if isinstance(out, tuple | list) else "")
-        )
-    return out[0], out[1]
-
-
 def is_one_array(value: Any) -> bool:
     """True for the seed's ``input_shape`` forms: an int, a tuple of ints, or one array /
     ShapeDtypeStruct (the one-array case, whose results stay flat matrices)."""
@@ -375,38 +399,85 @@ def one_array_spec(shape: tuple[int, ...], dtype: Any, has_aux: bool = False) ->
     return InputSpec(1, (0,), True, tree, (leaf,), data_tree, (), has_aux, one_array=True)
 
 
-def augmented_function(f: Callable, spec: InputSpec) -> tuple[Callable, int]:
-    """``f_aug(z)`` over ``z = [x, data leaves raveled]`` for global detection, and len(z).
+def _holds_arrays(value: Any) -> bool:
+    """True when ``value`` is an int/shape or a pytree with at least one array leaf (a
+    sample); False for anything else, e.g. ``(2, 1.5)`` or ``"abc"``."""
+    if is_one_array(value):
+        return True
+    return any(hasattr(leaf, "shape") and hasattr(leaf, "dtype") for leaf in jax.tree.leaves(value))
 
-    Floating data leaves are read from ``z`` at its precision, integer and boolean ones are
-    converted to their dtype (unknown integers for the detector, see the module doc).
+
+def resolve_inputs(
+    input_shape: Any,
+    dtype: Any,
+    args: Any,
+    kwargs: Mapping[str, Any] | None,
+    argnums: Any,
+    has_aux: bool,
+) -> tuple[InputSpec, np.dtype | None]:
+    """The :class:`InputSpec` of a call, from either form (checked, no tracing), and the
+    dtype detection traces at (None: float64 where ``f`` allows it).
+
+    ``input_shape`` alone (int, tuple of ints, sample array, ShapeDtypeStruct) is the
+    one-array form; a pytree sample in ``input_shape`` (a dict, a tuple of arrays, ...)
+    means ``args=(input_shape,)``; ``args``/``kwargs`` give every argument.
+
+    Raises:
+        ValueError: neither or both of ``input_shape`` and ``args``, a malformed shape or
+            dtype, or any error of :func:`input_spec`.
     """
-    g = spec.flat_function(f, cast=False)
-    n = spec.n
-    sizes = [leaf.size for leaf in spec.data_leaves]
-    total = n + sum(sizes)
-
-    def f_aug(z):
-        data, offset = [], n
-        for leaf, size in zip(spec.data_leaves, sizes, strict=True):
-            part = z[offset : offset + size].reshape(leaf.shape)
-            offset += size
-            if not jnp.issubdtype(leaf.dtype, jnp.inexact):
-                part = part.astype(leaf.dtype)
-            elif jnp.issubdtype(leaf.dtype, jnp.complexfloating):
-                part = part.astype(leaf.dtype)
-            data.append(part)
-        return g(z[:n], tuple(data))
-
-    return f_aug, total
+    if args is not None and input_shape is not None:
+        raise ValueError("give either input_shape (one array) or args=(...), not both")
+    if args is None and input_shape is None:
+        raise ValueError("the inputs are missing: give input_shape or args=(...)")
+    if args is None and not _holds_arrays(input_shape):
+        normalize_input(input_shape, dtype)  # not a sample pytree: a malformed shape
+    if args is None and kwargs is None and is_one_array(input_shape) and argnums == 0:
+        shape, trace_dtype = detection_input(input_shape, dtype)
+        # The leaf dtype is a placeholder: the one-array form checks x's dtype only
+        # against an explicit ``dtype``.
+        return one_array_spec(shape, np.float64, has_aux), trace_dtype
+    if args is None:
+        args = (input_shape,)
+    trace_dtype = normalize_input((), dtype)[1]
+    return input_spec(args, kwargs, argnums, has_aux), trace_dtype
 
 
-def restrict(pattern: SparsityPattern, rows: int, cols: int, spec: InputSpec) -> SparsityPattern:
-    """The leading ``rows`` × ``cols`` block of ``pattern`` (the x block of an augmented
-    pattern), with the input structure recorded in its provenance."""
-    keep = (pattern.rows < rows) & (pattern.cols < cols)
-    provenance = {**pattern.provenance, "input_structure": spec.describe()}
-    # Filtering a row-major sorted, duplicate-free COO keeps it so.
-    return SparsityPattern(
-        pattern.rows[keep], pattern.cols[keep], (rows, cols), provenance=provenance, _trusted=True
-    )
+def check_x(x: Any, n: int, shape: tuple[int, ...] | None, dtype: Any, pattern_shape: tuple) -> Any:
+    """The one-array form's ``x`` checked before any tracing, as an array.
+
+    Args:
+        x: the argument.
+        n: the number of elements it must have.
+        shape: the shape it must have, or None (any shape of ``n`` elements).
+        dtype: the dtype it must have, or None (any floating dtype).
+        pattern_shape: the coloring's pattern shape, for messages.
+
+    Raises:
+        ValueError: a non-array, a non-floating dtype, or another shape, size or dtype.
+    """
+    if not isinstance(x, jax.Array):
+        try:
+            x = jnp.asarray(x)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"x must be an array of {n} floating-point values, got {type(x).__name__}"
+            ) from None
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        raise ValueError(f"x must be a floating-point array, got dtype {x.dtype} (shape {x.shape})")
+    if shape is not None and tuple(x.shape) != shape:
+        raise ValueError(
+            f"x has shape {tuple(x.shape)} but the function was built for input_shape "
+            f"{shape} (pattern shape {pattern_shape})"
+        )
+    if math.prod(x.shape) != n:
+        raise ValueError(
+            f"x has shape {tuple(x.shape)} ({math.prod(x.shape)} elements) but the coloring "
+            f"has pattern shape {pattern_shape}, i.e. {n} inputs"
+        )
+    if dtype is not None and x.dtype != jnp.dtype(dtype):
+        raise ValueError(
+            f"x has dtype {x.dtype} (shape {tuple(x.shape)}) but the function was built for "
+            f"dtype {jnp.dtype(dtype)}"
+        )
+    return x

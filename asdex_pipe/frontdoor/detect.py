@@ -1,11 +1,11 @@
-"""Public detection and coloring entry points behind the front door.
+"""Public detection and coloring entry points, built on the input specs.
 
 ``hessian_sparsity``, ``jacobian_sparsity``, ``hessian_coloring`` and ``jacobian_coloring``
 accept the seed's one-array form (``input_shape`` an int, a tuple of ints or a sample
 array) and the general form ``args=(...)``, ``kwargs={...}``, ``argnums``, ``has_aux``
-(see :mod:`asdex_pipe.arguments`). The one-array form goes straight to the flat-vector
-core, unchanged; the general form detects on the augmented vector of differentiated and
-data leaves and keeps the differentiated block, with the input structure recorded in
+(see :mod:`asdex_pipe.frontdoor.inputs`). The one-array form goes straight to the
+flat-vector detection; the general form detects on the augmented vector of differentiated
+and data leaves and keeps the differentiated block, with the input structure recorded in
 ``pattern.provenance["input_structure"]``. Every detected pattern records the function
 it was detected for in ``provenance["function"]`` (:func:`function_record`), which
 ``*_from_coloring`` compares with the function it is given.
@@ -16,84 +16,34 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-from asdex_pipe.arguments import (
-    InputSpec,
-    augmented_function,
-    input_spec,
-    is_one_array,
-    one_array_spec,
-    restrict,
-    split_aux,
-)
 from asdex_pipe.coloring import api as _coloring
-from asdex_pipe.detection import api as _detection
+from asdex_pipe.detection import DETECTOR_VERSION, detect_hessian, detect_jacobian
 from asdex_pipe.fingerprint import traced_key
+from asdex_pipe.frontdoor.bind import augmented_function, bind
+from asdex_pipe.frontdoor.inputs import InputSpec, resolve_inputs
+from asdex_pipe.frontdoor.outputs import jacobian_mode, output_only
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
-from asdex_pipe.vocabulary import (
-    JACOBIAN_MODES,
-    ORDERS,
-    SYMMETRIC_ALGORITHMS,
-    check_one_of,
-)
+from asdex_pipe.vocabulary import JACOBIAN_MODES, ORDERS, SYMMETRIC_ALGORITHMS, check_one_of
 
 __all__ = [
+    "function_name",
+    "function_record",
     "hessian_coloring",
     "hessian_sparsity",
     "jacobian_coloring",
     "jacobian_sparsity",
-    "resolve_inputs",
+    "pattern_for",
 ]
 
 
-def resolve_inputs(
-    input_shape: Any,
-    dtype: Any,
-    args: Any,
-    kwargs: Mapping[str, Any] | None,
-    argnums: Any,
-    has_aux: bool,
-) -> InputSpec:
-    """The :class:`InputSpec` of a builder call, from either form (checked, no tracing).
-
-    ``input_shape`` alone (int, tuple of ints, sample array, ShapeDtypeStruct) is the
-    one-array form; a pytree sample in ``input_shape`` (a dict, a tuple of arrays, ...)
-    means ``args=(input_shape,)``; ``args``/``kwargs`` give every argument.
-
-    Raises:
-        ValueError: neither or both of ``input_shape`` and ``args``, or any error of
-            :func:`asdex_pipe.arguments.input_spec`.
-    """
-    if args is not None and input_shape is not None:
-        raise ValueError("give either input_shape (one array) or args=(...), not both")
-    if args is None and input_shape is None:
-        raise ValueError("the inputs are missing: give input_shape or args=(...)")
-    if args is None and kwargs is None and is_one_array(input_shape) and argnums == 0:
-        shape, _ = _detection.normalize_input(input_shape, dtype)
-        # The leaf dtype is a placeholder: the one-array form checks x's dtype only
-        # against an explicit ``dtype``.
-        return one_array_spec(shape, np.float64, has_aux)
-    if args is None:
-        args = (input_shape,)
-    return input_spec(args, kwargs, argnums, has_aux)
-
-
-def output_only(f: Callable, has_aux: bool) -> Callable:
-    """``f`` without its aux output (``f`` itself when ``has_aux`` is False)."""
-    if not has_aux:
-        return f
-    return lambda *a, **k: split_aux(f(*a, **k))[0]
-
-
-def detected_function(f: Callable, spec: InputSpec, input_shape: Any) -> tuple[Callable, Any]:
-    """The one-array function detection traces for ``f`` with ``spec``'s inputs, and its
-    input (``input_shape`` for the one-array form; the augmented length otherwise)."""
+def detected_function(f: Callable, spec: InputSpec) -> tuple[Callable, tuple[int, ...]]:
+    """The one-array function detection traces for ``f`` with ``spec``'s inputs, and the
+    shape it is traced at (the array's for the one-array form; the augmented vector's
+    otherwise)."""
     if spec.one_array:
-        return output_only(f, spec.has_aux), input_shape
-    return augmented_function(f, spec)
+        return output_only(f, spec.has_aux), spec.diff_leaves[0].shape
+    traced, total = augmented_function(f, spec)
+    return traced, (total,)
 
 
 def function_name(f: Callable) -> str:
@@ -105,47 +55,55 @@ def function_name(f: Callable) -> str:
     return f"{module}.{name}" if module else name
 
 
-def function_record(f: Callable, spec: InputSpec, input_shape: Any, dtype: Any) -> dict[str, Any]:
+def function_record(f: Callable, spec: InputSpec, dtype: Any) -> dict[str, Any]:
     """What a detected pattern records about the function it was detected for.
 
     ``{"key", "shape", "dtype", "name"}``: the content key
     (:func:`asdex_pipe.fingerprint.traced_key`) of the function detection traces, the
     shape and dtype it is traced at, and ``f``'s name. A coloring reused with another
     function compares that function's key with this one
-    (:func:`asdex_pipe.differentiation.reuse.check_function_fits`).
+    (:func:`asdex_pipe.frontdoor.reuse.check_function_fits`).
     """
-    traced, inp = detected_function(f, spec, input_shape)
-    shape, dt = _detection.normalize_input(inp, dtype)
-    key, used = traced_key(traced, shape, dt, _detection.DETECTOR_VERSION)
+    traced, shape = detected_function(f, spec)
+    key, used = traced_key(traced, shape, dtype, DETECTOR_VERSION)
     return {"key": key, "shape": list(shape), "dtype": used.name, "name": function_name(f)}
 
 
+def restrict(pattern: SparsityPattern, rows: int, cols: int, spec: InputSpec) -> SparsityPattern:
+    """The leading ``rows`` × ``cols`` block of ``pattern`` (the x block of an augmented
+    pattern), with the input structure recorded in its provenance."""
+    keep = (pattern.rows < rows) & (pattern.cols < cols)
+    provenance = {**pattern.provenance, "input_structure": spec.describe()}
+    # Filtering a row-major sorted, duplicate-free COO keeps it so.
+    return SparsityPattern(
+        pattern.rows[keep], pattern.cols[keep], (rows, cols), provenance=provenance, _trusted=True
+    )
+
+
 def pattern_for(
-    kind: str, f: Callable, spec: InputSpec, input_shape: Any, dtype: Any, *, record: bool = True
+    kind: str, f: Callable, spec: InputSpec, dtype: Any, *, record: bool = True
 ) -> SparsityPattern:
     """Detect the ``"hessian"`` or ``"jacobian"`` pattern of ``f`` for ``spec``'s inputs.
 
-    With ``record`` (the default) the pattern's ``provenance["function"]`` records the
-    function it was detected for (:func:`function_record`; one more trace of ``f``).
+    Args:
+        kind: ``"hessian"`` or ``"jacobian"``.
+        f: the user's function.
+        spec: its inputs (:func:`asdex_pipe.frontdoor.inputs.resolve_inputs`).
+        dtype: the dtype to trace at, or None (float64 where ``f`` allows it).
+        record: record the function in ``provenance["function"]`` (:func:`function_record`;
+            one more trace of ``f``).
     """
     if not callable(f):
         raise ValueError(f"f must be callable, got {type(f).__name__}")
-    detect = _detection.hessian_sparsity if kind == "hessian" else _detection.jacobian_sparsity
-    traced, inp = detected_function(f, spec, input_shape)
-    pattern = detect(traced, inp, dtype)
+    detect = detect_hessian if kind == "hessian" else detect_jacobian
+    traced, shape = detected_function(f, spec)
+    pattern = detect(traced, shape, dtype)
     if not spec.one_array:
         n = spec.n
         pattern = restrict(pattern, n if kind == "hessian" else pattern.shape[0], n, spec)
     if record:
-        pattern.provenance["function"] = function_record(f, spec, input_shape, dtype)
+        pattern.provenance["function"] = function_record(f, spec, dtype)
     return pattern
-
-
-def _one_array_input(input_shape: Any, dtype: Any) -> Any:
-    """The seed form's ``input_shape`` as detection takes it (integer samples by shape)."""
-    if hasattr(input_shape, "dtype") and not jnp.issubdtype(input_shape.dtype, jnp.inexact):
-        return tuple(int(d) for d in input_shape.shape)
-    return input_shape
 
 
 def hessian_sparsity(
@@ -180,9 +138,11 @@ def hessian_sparsity(
 
     Raises:
         ValueError: malformed inputs (see :func:`resolve_inputs`) or a non-scalar ``f``.
+        DensePatternError: (a ValueError) the Hessian is dense or nearly so and too large
+            to be worth detecting (see :mod:`asdex_pipe.detection.budget`).
     """
-    spec = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    return pattern_for("hessian", f, spec, _one_array_input(input_shape, dtype), dtype)
+    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+    return pattern_for("hessian", f, spec, trace_dtype)
 
 
 def jacobian_sparsity(
@@ -198,24 +158,18 @@ def jacobian_sparsity(
     """Global Jacobian sparsity pattern of ``f``, valid for every input and data value.
 
     Arguments as for :func:`hessian_sparsity`; ``f``'s output may be any pytree (leaves
-    raveled and concatenated in ``jax.tree_util`` order into m rows).
+    raveled and concatenated in ``jax.tree_util`` order into m rows). The pattern may
+    contain extra entries but never misses a nonzero.
 
     Returns:
         (m, n) :class:`SparsityPattern`.
+
+    Raises:
+        DensePatternError: (a ValueError) the Jacobian is dense or nearly so and too large
+            to be worth detecting.
     """
-    spec = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    return pattern_for("jacobian", f, spec, _one_array_input(input_shape, dtype), dtype)
-
-
-def jacobian_mode(f: Callable, spec: InputSpec, mode: str) -> str:
-    """``mode`` checked against ``f``'s outputs: complex outputs need forward mode."""
-    x, data = spec.abstract()
-    out = jax.eval_shape(spec.flat_function(f), x, data)
-    if mode != "fwd" and any(jnp.iscomplexobj(leaf) for leaf in jax.tree.leaves(out)):
-        if mode == "rev":
-            raise ValueError(_coloring.COMPLEX_REV)
-        return "fwd"
-    return mode
+    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+    return pattern_for("jacobian", f, spec, trace_dtype)
 
 
 def hessian_coloring(
@@ -238,7 +192,8 @@ def hessian_coloring(
         f, input_shape, dtype, args, kwargs, argnums, has_aux: as in
             :func:`hessian_sparsity`.
         algorithm: ``"star"`` or ``"acyclic"``.
-        order, postprocess, seed: as in :func:`asdex_pipe.coloring.color_symmetric`.
+        order, postprocess, seed: as in :func:`asdex_pipe.coloring.color_symmetric`
+            (``seed``: the random order's RNG seed).
 
     Returns:
         ``ColoredPattern`` of mode ``"HVP"`` whose pattern records the input structure
@@ -246,8 +201,8 @@ def hessian_coloring(
     """
     check_one_of(algorithm, SYMMETRIC_ALGORITHMS, "algorithm")
     check_one_of(order, ORDERS, "order")
-    spec = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    sparsity = pattern_for("hessian", f, spec, _one_array_input(input_shape, dtype), dtype)
+    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+    sparsity = pattern_for("hessian", f, spec, trace_dtype)
     return _coloring.hessian_coloring_from_sparsity(sparsity, algorithm, order, postprocess, seed)
 
 
@@ -265,20 +220,15 @@ def jacobian_coloring(
     has_aux: bool = False,
 ) -> ColoredPattern:
     """Detect the Jacobian pattern of ``f`` and color it (columns for ``"fwd"``, rows for
-    ``"rev"``, the fewer colors for ``"auto"``; complex outputs force ``"fwd"``).
+    ``"rev"``, both for ``"bidirectional"``, the fewest products for ``"auto"``; complex
+    outputs force ``"fwd"``).
 
     Arguments as in :func:`jacobian_sparsity` and
     :func:`asdex_pipe.coloring.jacobian_coloring_from_sparsity`.
     """
     check_one_of(mode, JACOBIAN_MODES, "mode")
     check_one_of(order, ORDERS, "order")
-    spec = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    mode = (
-        jacobian_mode(f, spec, mode)
-        if not spec.one_array
-        else _coloring.jacobian_mode_for(
-            output_only(f, has_aux), _one_array_input(input_shape, dtype), mode, dtype
-        )
-    )
-    sparsity = pattern_for("jacobian", f, spec, _one_array_input(input_shape, dtype), dtype)
+    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+    mode = jacobian_mode(bind(f, spec), spec, mode, trace_dtype)
+    sparsity = pattern_for("jacobian", f, spec, trace_dtype)
     return _coloring.jacobian_coloring_from_sparsity(sparsity, mode, order, seed)

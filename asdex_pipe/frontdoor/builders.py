@@ -1,8 +1,9 @@
 """Public sparse Hessian / Jacobian builders: thin signatures over one builder.
 
-Each checks its options once (:func:`~asdex_pipe.differentiation.builder.check_options`)
-and hands everything to :func:`~asdex_pipe.differentiation.builder.build`, which returns a
-:class:`~asdex_pipe.differentiation.builder.SparseDerivative`.
+Each checks its options once (:func:`~asdex_pipe.frontdoor.derivative.check_options`)
+and hands everything to :func:`~asdex_pipe.frontdoor.derivative.build`, which returns a
+:class:`~asdex_pipe.frontdoor.derivative.SparseDerivative`. :func:`hvp` is the one
+Hessian-vector product with the same calling conventions.
 """
 
 from __future__ import annotations
@@ -10,27 +11,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from asdex_pipe.differentiation.builder import (
-    SparseDerivative,
-    build,
-    check_options,
-    flatten_output,
-    normalize_shape,
-)
+import jax
+import jax.numpy as jnp
+
+from asdex_pipe.differentiation.hvp import check_mode, hvp_fn
+from asdex_pipe.frontdoor.bind import bind, bind_data
+from asdex_pipe.frontdoor.derivative import SparseDerivative, build, check_options
+from asdex_pipe.frontdoor.inputs import input_spec
 from asdex_pipe.pattern import ColoredPattern
-from asdex_pipe.vocabulary import FORMATS, JACOBIAN_MODES, SEEDS
 
 __all__ = [
-    "FORMATS",
-    "JACOBIAN_MODES",
-    "SEEDS",
     "SparseDerivative",
-    "flatten_output",
     "hessian",
     "hessian_from_coloring",
+    "hvp",
     "jacobian",
     "jacobian_from_coloring",
-    "normalize_shape",
     "value_and_hessian",
     "value_and_hessian_from_coloring",
     "value_and_jacobian",
@@ -346,6 +342,66 @@ def value_and_jacobian_from_coloring(
         kwargs=kwargs, argnums=argnums, has_aux=has_aux,
         what="value_and_jacobian_from_coloring",
     )  # fmt: skip
+
+
+def hvp(
+    f: Callable,
+    x: Any = None,
+    v: Any = None,
+    mode: str = "fwd_over_rev",
+    *,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
+) -> Any:
+    """Hessian-vector product ``H(x) @ v`` of a scalar function, without forming ``H``.
+
+    Args:
+        f: scalar-valued function (any size-1 output) of one array ``x``, or of
+            ``*args, **kwargs`` (returning ``(scalar, aux)`` with ``has_aux``).
+        x: point: one array, or one pytree of arrays (then ``f`` takes one argument).
+        v: direction, structured like the differentiated argument(s) (same shape as
+            ``x`` for one array; a tuple per argument for a tuple ``argnums``).
+        mode: ``"fwd_over_rev"`` (default), ``"rev_over_fwd"`` or ``"rev_over_rev"``.
+        args: instead of ``x``, all positional arguments of ``f`` (pytrees of arrays).
+        kwargs: keyword arguments of ``f`` (data, not differentiated).
+        argnums: int or tuple of ints, the arguments to differentiate.
+        has_aux: ``f`` returns ``(output, aux)``; then ``(H @ v, aux)`` is returned.
+
+    Returns:
+        ``H @ v`` structured like ``v`` (of ``x``'s shape for one array).
+
+    Raises:
+        ValueError: for an unknown mode, or when ``v``'s structure or shapes differ from
+            the differentiated argument(s).
+    """
+    check_mode(mode)
+    plain = args is None and kwargs is None and argnums == 0 and not has_aux
+    if plain and jax.tree_util.treedef_is_leaf(jax.tree.structure(x)):
+        x = jnp.asarray(x)
+        v = jnp.asarray(v, dtype=x.dtype)
+        if v.shape != x.shape:
+            raise ValueError(f"v must have x's shape {x.shape}, got {v.shape}")
+        return hvp_fn(f, mode)(x, v)
+    if args is None:
+        args = (x,)
+    spec = input_spec(args, kwargs, argnums, has_aux)
+    xf, data = spec.split(tuple(args), kwargs or {})
+    v_leaves, v_tree = jax.tree.flatten(v)
+    if v_tree != spec.diff_tree or any(
+        jnp.shape(a) != leaf.shape for a, leaf in zip(v_leaves, spec.diff_leaves, strict=True)
+    ):
+        raise ValueError(
+            f"v must be structured like the differentiated argument(s) {spec.diff_tree} with "
+            f"leaf shapes {[leaf.shape for leaf in spec.diff_leaves]}, got {v_tree} with "
+            f"{[jnp.shape(a) for a in v_leaves]}"
+        )
+    vf = jnp.concatenate([jnp.ravel(a).astype(xf.dtype) for a in v_leaves])
+    out = spec.unravel(hvp_fn(bind_data(f, spec, data), mode)(xf, vf))
+    if has_aux:
+        return out, bind(f, spec, aux=True)(xf, data)
+    return out
 
 
 for _builder in (hessian, hessian_from_coloring, jacobian, jacobian_from_coloring):

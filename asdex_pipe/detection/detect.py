@@ -1,4 +1,8 @@
-"""Public entry points: :func:`jacobian_sparsity` and :func:`hessian_sparsity`."""
+"""Detection on one array: :func:`detect_jacobian` and :func:`detect_hessian`.
+
+They take a function of one array, a normalized shape and dtype; the front door
+(:mod:`asdex_pipe.frontdoor`) turns every calling convention into that.
+"""
 
 from __future__ import annotations
 
@@ -20,43 +24,6 @@ from asdex_pipe.vocabulary import check_scalar_output
 
 # Bump whenever a rule change can change a detected pattern (artifact keys depend on it).
 DETECTOR_VERSION = "0.3.1"
-
-
-def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
-    """Validate ``input_shape`` and ``dtype``; return (shape tuple, numpy dtype or None).
-
-    Args:
-        input_shape: an int ``n`` (shape ``(n,)``, numpy integers included), a tuple of
-            non-negative ints, or a sample array (its shape, and its dtype unless
-            ``dtype`` is given).
-        dtype: None (not given, see :func:`_trace`) or anything ``np.dtype`` accepts.
-    """
-    is_int = isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool)
-    if not is_int and hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
-        shape = tuple(int(d) for d in input_shape.shape)
-        return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
-    dims = (input_shape,) if isinstance(input_shape, int | np.integer) else input_shape
-    try:
-        dims = tuple(dims)
-    except TypeError:
-        raise ValueError(
-            f"input_shape must be an int, a tuple of ints or a sample array, got {input_shape!r}"
-        ) from None
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int | np.integer):
-            raise ValueError(f"input_shape entries must be integers, got {input_shape!r}")
-        if d < 0:
-            raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
-    try:
-        dt = None if dtype is None else np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
-    return tuple(int(d) for d in dims), dt
-
-
-def _check_callable(f: Any) -> None:
-    if not callable(f):
-        raise ValueError(f"f must be a callable taking one array, got {type(f).__name__}")
 
 
 def _trace(f: Callable, shape: tuple[int, ...], dtype: Any) -> tuple[Any, Any, bool]:
@@ -119,55 +86,54 @@ def _to_pattern(d: D.Deps, n: int, kind: str) -> SparsityPattern:
     )
 
 
-def jacobian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> SparsityPattern:
+def detect_jacobian(
+    f: Callable, shape: tuple[int, ...], dtype: np.dtype | None = None
+) -> SparsityPattern:
     """Global sparsity pattern of the Jacobian of ``f``, valid for every input value.
 
     Args:
         f: function of one array of shape ``input_shape``. Its output may be any pytree
             of arrays; the leaves are flattened (row-major) and concatenated in
             ``jax.tree_util`` order.
-        input_shape: an int, a tuple of ints, or a sample array (its shape and dtype are used).
+        shape: the input's shape (non-negative ints, checked by the front door).
         dtype: input dtype for tracing (default: float64 where ``f`` traces at float64,
             else float32). The pattern holds for that dtype's arithmetic; tracing at
             float32 can drop entries whose constants underflow there (``1e-50 * x**2``).
 
     Returns:
-        (m, n) :class:`SparsityPattern`, n = prod(input_shape), m = total output size
+        (m, n) :class:`SparsityPattern`, n = prod(shape), m = total output size
         (1 for a scalar output). It may contain extra entries but never misses a nonzero.
 
     Raises:
-        ValueError: for a non-callable ``f`` or a malformed ``input_shape`` / ``dtype``.
         DensePatternError: (a ValueError) the Jacobian is dense or nearly so and too large
             to be worth detecting (see :mod:`asdex_pipe.detection.budget`); the message
             names the density, the memory the matrix needs and what to do instead.
     """
-    _check_callable(f)
-    shape, dtype = normalize_input(input_shape, dtype)
     n = int(np.prod(shape))
     return _to_pattern(_detect(f, shape, dtype), n, "jacobian")
 
 
-def hessian_sparsity(f: Callable, input_shape: Any, dtype: Any = None) -> SparsityPattern:
+def detect_hessian(
+    f: Callable, shape: tuple[int, ...], dtype: np.dtype | None = None
+) -> SparsityPattern:
     """Global, symmetric sparsity pattern of the Hessian of a scalar-valued ``f``.
 
     Computed as the Jacobian pattern of ``jax.grad(f)``, symmetrised.
 
     Args:
-        f: scalar-valued function of one array of shape ``input_shape``.
-        input_shape: an int, a tuple of ints, or a sample array.
-        dtype: a floating input dtype for tracing (default as in :func:`jacobian_sparsity`).
+        f: scalar-valued function of one array of shape ``shape``.
+        shape: the input's shape.
+        dtype: a floating input dtype for tracing (default as in :func:`detect_jacobian`).
 
     Returns:
         (n, n) symmetric :class:`SparsityPattern`.
 
     Raises:
-        ValueError: if ``f`` is not scalar-valued (the message shows the output shape), or
-            for malformed arguments.
+        ValueError: if ``f`` is not scalar-valued (the message shows the output shape) or
+            ``dtype`` is not floating.
         DensePatternError: (a ValueError) the Hessian is dense or nearly so and too large
             to be worth detecting (see :mod:`asdex_pipe.detection.budget`).
     """
-    _check_callable(f)
-    shape, dtype = normalize_input(input_shape, dtype)
     if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
         raise ValueError(f"hessian_sparsity needs a floating dtype, got {dtype}")
     closed_f, dtype, _ = _trace(f, shape, dtype)

@@ -4,7 +4,7 @@ A coloring fixes which entries a sparse Hessian / Jacobian can have; used with a
 whose pattern has other entries it silently returns a wrong matrix (decompression reads
 the missing entries' contributions into others). Every pattern detection makes records the
 function it was made for: ``provenance["function"]`` (front door: content key, shape,
-dtype and name, see :func:`asdex_pipe.api.function_record`) or the pipeline's
+dtype and name, see :func:`asdex_pipe.frontdoor.detect.function_record`) or the pipeline's
 ``provenance["key"]`` with ``"input_shape"`` and ``"dtype"`` (the store's sparsity key).
 
 :func:`check_function_fits` compares the key of the function in use with the record. Equal
@@ -24,11 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from asdex_pipe import api as _api
-from asdex_pipe.arguments import InputSpec
-from asdex_pipe.detection.api import DETECTOR_VERSION, normalize_input
-from asdex_pipe.detection.budget import DensePatternError
+from asdex_pipe.detection import DETECTOR_VERSION, DensePatternError
 from asdex_pipe.fingerprint import traced_key
+from asdex_pipe.frontdoor.detect import detected_function, function_name, pattern_for
+from asdex_pipe.frontdoor.inputs import InputSpec, one_array_spec
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 
 __all__ = ["PatternMismatchError", "check_function_fits", "recorded_functions"]
@@ -71,41 +70,44 @@ def recorded_functions(pattern: SparsityPattern) -> list[dict[str, Any]] | None:
     return records
 
 
-def _trace_shape(input_shape: Any, recorded: dict[str, Any] | None, n: int) -> Any:
-    """The one-array input to trace the function at: ``input_shape`` when given, else the
-    recorded shape when it has ``n`` elements, else ``(n,)``."""
-    if input_shape is not None:
-        return input_shape
-    shape = None if recorded is None else recorded.get("shape")
-    if shape is not None and math.prod(shape) == n:
-        return tuple(int(d) for d in shape)
-    return (n,)
+def _trace_spec(
+    spec: InputSpec, input_shape: Any, recorded: dict[str, Any] | None, n: int
+) -> InputSpec:
+    """The spec to trace the function at: ``spec`` for structured inputs; for one array,
+    ``input_shape`` when given, else the recorded shape when it has ``n`` elements, else
+    ``(n,)``."""
+    if not spec.one_array:
+        return spec
+    shape = input_shape
+    if shape is None:
+        shape = None if recorded is None else recorded.get("shape")
+        shape = (
+            tuple(int(d) for d in shape) if shape is not None and math.prod(shape) == n else (n,)
+        )
+    return one_array_spec(tuple(shape), spec.dtype, spec.has_aux)
 
 
-def _key_of(f: Callable, spec: InputSpec, inp: Any, dtype: Any) -> str | None:
+def _key_of(f: Callable, spec: InputSpec, dtype: Any) -> str | None:
     """``f``'s content key as detection would trace it, or None where it cannot be traced
     so (then it is not the recorded function)."""
-    traced, traced_inp = _api.detected_function(f, spec, inp)
-    shape, _ = normalize_input(traced_inp, None)
+    traced, shape = detected_function(f, spec)
     try:
         return traced_key(traced, shape, dtype, DETECTOR_VERSION)[0]
     except Exception:  # e.g. f does not trace at the recorded shape or dtype
         return None
 
 
-def _detect(
-    kind: str, f: Callable, spec: InputSpec, inp: Any, dt: Any, dtype: Any
-) -> SparsityPattern:
+def _detect(kind: str, f: Callable, spec: InputSpec, dt: Any, dtype: Any) -> SparsityPattern:
     """``f``'s pattern detected at the recorded dtype ``dt``, or, where ``f`` does not trace
     at it (a function that insists on float32), at the dtype asked for."""
     try:
-        return _api.pattern_for(kind, f, spec, inp, dt, record=False)
+        return pattern_for(kind, f, spec, dt, record=False)
     except DensePatternError:
         raise
     except Exception:
         if dt is None or dt == dtype:
             raise
-        return _api.pattern_for(kind, f, spec, inp, dtype, record=False)
+        return pattern_for(kind, f, spec, dtype, record=False)
 
 
 def check_function_fits(
@@ -124,7 +126,7 @@ def check_function_fits(
         f: the function in use (with ``spec.has_aux`` as the user gave it).
         coloring: the coloring given to ``*_from_coloring``.
         spec: ``f``'s inputs (the one-array form or the structured arguments).
-        input_shape: the one-array form's ``input_shape`` (shape or sample) or None.
+        input_shape: the shape the one-array form was given (a tuple), or None.
         dtype: the dtype the user asked for, or None.
         what: the public name, for messages.
 
@@ -138,21 +140,20 @@ def check_function_fits(
     n = pattern.shape[1]
     key = None
     for recorded in records:
-        inp = _trace_shape(input_shape, recorded, n) if spec.one_array else None
-        key = _key_of(f, spec, inp, recorded["dtype"])
+        key = _key_of(f, _trace_spec(spec, input_shape, recorded, n), recorded["dtype"])
         if key is not None and key == recorded["key"]:
             return
     # Detect f's pattern as the coloring's own was detected (the first record's shape
     # and dtype), or, where f does not trace so, as asked.
     first = records[0] if records else None
-    inp = _trace_shape(input_shape, first, n) if spec.one_array else None
+    traced_spec = _trace_spec(spec, input_shape, first, n)
     dt = first["dtype"] if first is not None else dtype
     names = [r["name"] for r in records if r["name"]]
     keys = ", ".join(str(r["key"]) for r in records) or "none recorded"
     theirs = f"{names[0] if names else 'another function'} (key {keys})"
-    ours = f"{_api.function_name(f)} (key {key})"
+    ours = f"{function_name(f)} (key {key})"
     try:
-        mine = _detect(kind, f, spec, inp, dt, dtype)
+        mine = _detect(kind, f, traced_spec, dt, dtype)
     except DensePatternError as err:
         if pattern.nnz == pattern.shape[0] * pattern.shape[1]:
             return  # a full pattern contains any
