@@ -25,10 +25,15 @@ HVP_MODES = ("fwd_over_rev", "rev_over_fwd", "rev_over_rev")
 #: Jacobian product direction: column coloring + JVPs, row coloring + VJPs, both (a
 #: bidirectional coloring: VJPs for some rows, JVPs for the rest), or the cheapest.
 JACOBIAN_MODES = ("auto", "fwd", "rev", "bidirectional")
-#: Symmetric (Hessian) coloring algorithms.
+#: Symmetric (Hessian) coloring algorithms: what the library's Hessian functions offer.
 SYMMETRIC_ALGORITHMS = ("star", "acyclic")
-#: Every coloring algorithm an artifact or a pipeline job can name.
-ALGORITHMS = ("star", "acyclic", "column", "row")
+#: The colorings a pipeline job can choose (``coloring=...``): the symmetric ones, and the
+#: one-sided Jacobian colorings applied to the (symmetric) Hessian.
+ALGORITHMS = (*SYMMETRIC_ALGORITHMS, "column", "row")
+#: Every algorithm name a coloring made by the library carries, so every name an artifact
+#: may store: also the bidirectional Jacobian coloring. These are the keys of the algorithm
+#: table, :data:`asdex_pipe.coloring.algorithms.ALGORITHMS` (``tests/test_vocabulary.py``).
+COLORING_ALGORITHMS = (*ALGORITHMS, "bicoloring")
 #: Vertex orders of the greedy colorings (``"best"`` tries several).
 ORDERS = (
     "natural",

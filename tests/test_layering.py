@@ -163,3 +163,22 @@ def test_only_the_front_door_builds_compressed_programs():
             if parts[1:2] == ["differentiation"] and set(parts[2:3]) & ENGINE:
                 bad.append(f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}")
     assert bad == [], "\n".join(bad)
+
+
+def test_rules_reach_the_interpreter_only_through_the_context():
+    # Rules recurse through ctx.eval_jaxpr and take conservative / is_float_aval from the
+    # registry; importing the interpreter would tie every rule to its internals.
+    rules = PACKAGE / "detection" / "rules"
+    bad = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for path in sorted(rules.rglob("*.py"))
+        for target, _, line in _imports(path)
+        if target == "asdex_pipe.detection.interpreter"
+    ]
+    assert bad == [], "\n".join(bad)
+
+
+def test_pipeline_schema_does_not_import_the_context():
+    # The context imports the schema (JobSpec); what both need lives in pipeline/objective.py.
+    schema = PACKAGE / "pipeline" / "schema.py"
+    assert "asdex_pipe.pipeline.context" not in {t for t, _, _ in _imports(schema)}

@@ -1,4 +1,4 @@
-"""Every snippet of shared/seeds/sparse-hessians-guide.txt, with asdex_pipe in place of asdex.
+"""Every snippet of the original asdex sparse-Hessians guide, with asdex_pipe in place of asdex.
 
 Each snippet is kept verbatim as the guide shows it (only ``asdex`` renamed), executed in
 a fresh namespace, and its printed output is checked against what the guide prints.

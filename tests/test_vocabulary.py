@@ -17,6 +17,33 @@ from asdex_pipe.coloring.orders import ORDERS as COLORING_ORDERS
 from asdex_pipe.pipeline import schema
 
 
+def test_the_algorithm_table_agrees_with_the_vocabulary():
+    # One list of names: the table's keys, and what each offers, come from vocabulary.py.
+    from pathlib import Path
+
+    from asdex_pipe.coloring.algorithms import ALGORITHMS as TABLE
+
+    assert tuple(TABLE) == V.COLORING_ALGORITHMS
+    assert tuple(n for n, e in TABLE.items() if e.symmetric) == V.SYMMETRIC_ALGORITHMS
+    assert tuple(n for n, e in TABLE.items() if e.for_hvps) == V.ALGORITHMS
+    jacobian = {e.jacobian_mode for e in TABLE.values() if e.jacobian_mode}
+    assert jacobian | {"auto"} == set(V.JACOBIAN_MODES)
+    assert all(e.name == n for n, e in TABLE.items())
+    conf = Path(__file__).resolve().parents[1] / "conf" / "coloring"
+    assert {p.stem for p in conf.glob("*.yaml")} == set(V.ALGORITHMS)
+
+
+def test_the_stage_table_agrees_with_the_schema():
+    from asdex_pipe.pipeline.stages import STAGES
+
+    assert tuple(STAGES) == schema.STAGES
+    produced = {s.produces for s in STAGES.values() if s.produces}
+    for i, stage in enumerate(STAGES.values()):
+        # A stage reads what an earlier stage produces (this job's or a stored one).
+        earlier = {s.produces for s in list(STAGES.values())[:i]}
+        assert set(stage.reads) <= earlier & produced, stage.name
+
+
 def test_pipeline_and_library_share_the_choices():
     assert schema.HVP_MODES is V.HVP_MODES
     assert schema.ALGORITHMS is V.ALGORITHMS

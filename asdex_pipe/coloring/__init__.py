@@ -7,10 +7,14 @@ recovery) and acyclic (recovery by substitution) colorings serve symmetric Hessi
 Every coloring the public functions return has passed the independent checker of its kind
 (:mod:`.check`, O(nnz) array work); a coloring that fails raises
 :class:`InvalidColoringError` (an internal bug) instead of being returned.
+
+``ALGORITHMS`` is the algorithm table (:mod:`.algorithms`): name → kernel, checker,
+decompression plan, mode. Adding an algorithm means adding an entry there (see its
+docstring).
 """
 
+from asdex_pipe.coloring.algorithms import ALGORITHMS, Algorithm
 from asdex_pipe.coloring.api import (
-    ALGORITHMS,
     color_cols,
     color_rows,
     color_symmetric,
@@ -29,6 +33,7 @@ from asdex_pipe.coloring.orders import ORDERS
 __all__ = [
     "ALGORITHMS",
     "ORDERS",
+    "Algorithm",
     "InvalidColoringError",
     "check_coloring_bidirectional",
     "check_coloring_cols",

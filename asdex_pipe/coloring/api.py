@@ -1,8 +1,11 @@
 """Public coloring functions: column/row/bidirectional colorings for Jacobians, symmetric
 for Hessians.
 
-Each result is checked by the independent checker of its kind before it is returned
-(:func:`_validated`): no invalid coloring leaves these functions.
+Every algorithm is an entry of the table :data:`asdex_pipe.coloring.algorithms.ALGORITHMS`
+(its kernel, post-processing, checker, mode and name): these functions validate the
+arguments, run the entry and never branch on an algorithm's name. Each result is checked
+by the entry's independent checker before it is returned (:func:`_validated`): no invalid
+coloring leaves these functions.
 
 Jacobian mode selection (``mode="auto"``) never colors a side it does not need: the
 densest row bounds the column colors from below (its columns need distinct colors), the
@@ -22,22 +25,16 @@ from typing import Any
 import numpy as np
 
 from asdex_pipe.coloring import bicoloring
-from asdex_pipe.coloring.acyclic import greedy_acyclic
-from asdex_pipe.coloring.check import (
-    InvalidColoringError,
-    check_coloring_bidirectional,
-    check_coloring_cols,
-    check_symmetric_unchecked,
+from asdex_pipe.coloring.algorithms import (
+    ALGORITHMS,
+    Algorithm,
+    by_jacobian_mode,
+    symmetric_algorithm,
 )
-from asdex_pipe.coloring.columns import color_columns, color_graph, finish
-from asdex_pipe.coloring.graph import adjacency_graph
-from asdex_pipe.coloring.neutral import neutralize_star
+from asdex_pipe.coloring.check import InvalidColoringError
 from asdex_pipe.coloring.orders import ORDERS
-from asdex_pipe.coloring.star import greedy_star
 from asdex_pipe.pattern import BIDIRECTIONAL, ColoredPattern, SparsityPattern
 from asdex_pipe.vocabulary import JACOBIAN_MODES
-
-ALGORITHMS = ("star", "acyclic")
 
 
 def _check_order(order: str) -> None:
@@ -80,12 +77,23 @@ def _warn_if_dense(colors: np.ndarray, what: str) -> None:
         )
 
 
-def _columns(pattern: SparsityPattern, order: str, seed: int) -> tuple[np.ndarray, str]:
-    _check_pattern(pattern)
-    _check_order(order)
-    colors, used = color_columns(pattern, order, seed)
-    # Row colorings come here with the transposed pattern: this checks them as rows.
-    _validated(lambda: check_coloring_cols(pattern, colors), "column/row")
+def _colored(
+    entry: Algorithm,
+    pattern: SparsityPattern,
+    order: str,
+    seed: int,
+    postprocess: bool = True,
+    transposed: SparsityPattern | None = None,
+) -> tuple[np.ndarray, str]:
+    """``(colors, order used)`` of ``entry``'s kernel on a validated ``pattern``, post-processed
+    (see :func:`color_symmetric`) and checked by the entry's independent checker."""
+    colors, used = entry.kernel(pattern, order, seed, transposed)
+    if not postprocess:
+        colors = np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
+    elif entry.postprocess is not None:
+        colors = entry.postprocess(pattern, colors)
+    # Checked after post-processing, so the neutral colors are checked too.
+    _validated(lambda: entry.check(pattern, colors), entry.label)
     return colors, used
 
 
@@ -104,8 +112,9 @@ def color_cols(pattern: SparsityPattern, order: str = "largest_first", seed: int
         InvalidColoringError: never for a valid input; it would mean the computed coloring
             failed the independent check (an internal bug), and nothing is returned.
     """
-    colors, _ = _columns(pattern, order, seed)
-    _warn_if_dense(colors, "column")
+    entry = ALGORITHMS["column"]
+    colors = _jacobian_colors(pattern, entry, order, seed)
+    _warn_if_dense(colors, entry.label)
     return colors
 
 
@@ -124,18 +133,25 @@ def color_rows(pattern: SparsityPattern, order: str = "largest_first", seed: int
         InvalidColoringError: never for a valid input; it would mean the computed coloring
             failed the independent check (an internal bug), and nothing is returned.
     """
-    _check_pattern(pattern)
-    colors, _ = _columns(pattern.transpose(), order, seed)
-    _warn_if_dense(colors, "row")
+    entry = ALGORITHMS["row"]
+    colors = _jacobian_colors(pattern, entry, order, seed)
+    _warn_if_dense(colors, entry.label)
     return colors
+
+
+def _jacobian_colors(
+    pattern: SparsityPattern, entry: Algorithm, order: str, seed: int
+) -> np.ndarray:
+    _check_pattern(pattern)
+    _check_order(order)
+    return _colored(entry, pattern, order, seed)[0]
 
 
 def check_symmetric_options(algorithm: str, order: str) -> None:
     """Raise ``ValueError`` for an unknown symmetric coloring ``algorithm`` or vertex ``order``
     (callers check before detection, so a typo costs nothing)."""
     _check_order(order)
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(ALGORITHMS)}")
+    symmetric_algorithm(algorithm)
 
 
 def _check_jacobian_options(mode: str, order: str) -> None:
@@ -145,8 +161,9 @@ def _check_jacobian_options(mode: str, order: str) -> None:
 
 
 def _symmetric(
-    pattern: SparsityPattern, algorithm: str, order: str, seed: int
-) -> tuple[np.ndarray, str]:
+    pattern: SparsityPattern, algorithm: str, order: str, seed: int, postprocess: bool
+) -> tuple[np.ndarray, str, Algorithm]:
+    """Validate the arguments and color: ``(colors, order used, table entry)``."""
     _check_pattern(pattern)
     check_symmetric_options(algorithm, order)
     m, n = pattern.shape
@@ -160,28 +177,9 @@ def _symmetric(
             "symmetric coloring needs a symmetric pattern; call pattern.symmetrize() first, "
             "or use column coloring (color_cols)"
         )
-    graph = adjacency_graph(pattern)
-    if algorithm == "star":
-        kernel = lambda g, o: greedy_star(g.indptr, g.indices, o)  # noqa: E731
-    else:
-        kernel = lambda g, o: greedy_acyclic(g.indptr, g.indices, g.rev, o)  # noqa: E731
-    colors, used = color_graph(graph, order, seed, kernel)
-    empty = np.bincount(pattern.cols, minlength=n) == 0
-    return finish(colors, empty), used
-
-
-def _postprocessed(
-    pattern: SparsityPattern, colors: np.ndarray, algorithm: str, postprocess: bool
-) -> np.ndarray:
-    if not postprocess:
-        out = np.where(colors < 0, 0, colors).astype(np.int32) if colors.size else colors
-    elif algorithm == "star":
-        out = finish(neutralize_star(pattern, colors), colors < 0)
-    else:
-        out = colors
-    # Checked after post-processing, so the neutral colors are checked too.
-    _validated(lambda: check_symmetric_unchecked(pattern, out, algorithm), algorithm)
-    return out
+    entry = ALGORITHMS[algorithm]
+    colors, used = _colored(entry, pattern, order, seed, postprocess)
+    return colors, used, entry
 
 
 def color_symmetric(
@@ -211,9 +209,8 @@ def color_symmetric(
         InvalidColoringError: never for a valid input; it would mean the computed coloring
             failed the independent check (an internal bug), and nothing is returned.
     """
-    colors, _ = _symmetric(pattern, algorithm, order, seed)
-    colors = _postprocessed(pattern, colors, algorithm, postprocess)
-    _warn_if_dense(colors, algorithm)
+    colors, _, entry = _symmetric(pattern, algorithm, order, seed, postprocess)
+    _warn_if_dense(colors, entry.label)
     return colors
 
 
@@ -236,10 +233,39 @@ def hessian_coloring_from_sparsity(
         InvalidColoringError: never for a valid input; it would mean the computed coloring
             failed the independent check (an internal bug), and nothing is returned.
     """
-    colors, used = _symmetric(sparsity, algorithm, order, seed)
-    colors = _postprocessed(sparsity, colors, algorithm, postprocess)
-    _warn_if_dense(colors, algorithm)
-    return ColoredPattern(sparsity, colors, "HVP", algorithm, used)
+    colors, used, entry = _symmetric(sparsity, algorithm, order, seed, postprocess)
+    _warn_if_dense(colors, entry.label)
+    return ColoredPattern(sparsity, colors, entry.mode, entry.name, used)
+
+
+def color_for_hvps(
+    sparsity: SparsityPattern,
+    algorithm: str = "star",
+    order: str = "largest_first",
+    postprocess: bool = True,
+    seed: int = 0,
+) -> ColoredPattern:
+    """Color a Hessian pattern for HVP evaluation with any algorithm of the table that can
+    (``for_hvps``: those of :data:`asdex_pipe.vocabulary.ALGORITHMS`).
+
+    Symmetric algorithms color as :func:`hessian_coloring_from_sparsity`. A one-sided
+    Jacobian coloring (column or row: structurally orthogonal groups) treats H as a general
+    matrix; H is symmetric, so a row coloring's groups are column groups too. Either way the
+    result is an ``HVP`` coloring named after ``algorithm``.
+
+    Raises:
+        ValueError: ``algorithm`` cannot color a Hessian for HVPs.
+    """
+    entry = ALGORITHMS.get(algorithm)
+    if entry is None or not entry.for_hvps:
+        offered = [name for name, e in ALGORITHMS.items() if e.for_hvps]
+        raise ValueError(f"unknown algorithm {algorithm!r}; choose one of: {', '.join(offered)}")
+    if entry.symmetric:
+        return hessian_coloring_from_sparsity(sparsity, algorithm, order, postprocess, seed)
+    general = jacobian_coloring_from_sparsity(sparsity, entry.jacobian_mode, order, seed)
+    return ColoredPattern(
+        sparsity, general.colors, "HVP", entry.name, general.order, provenance=general.provenance
+    )
 
 
 def jacobian_coloring_from_sparsity(
@@ -271,26 +297,21 @@ def jacobian_coloring_from_sparsity(
     """
     _check_jacobian_options(mode, order)
     _check_pattern(sparsity)
-    if mode in ("fwd", "rev"):
-        colored = _one_sided(sparsity, mode, order, seed)
-        _warn_if_dense(colored.colors, colored.algorithm)
+    if mode != "auto":
+        colored = _jacobian(by_jacobian_mode(mode), sparsity, order, seed)
+        if colored.mode != BIDIRECTIONAL:
+            _warn_if_dense(colored.colors, ALGORITHMS[colored.algorithm].label)
         return colored
     transposed = sparsity.transpose()  # once: every row-side step needs it
     rows_mask, rows_bound = bicoloring.peel_rows(sparsity)
     cols_mask, cols_bound = bicoloring.peel_rows(transposed)
-    if mode == "bidirectional":
-        first = _bidirectional(sparsity, rows_mask, None, order, seed)
-        if cols_bound >= first.num_colors:
-            return first
-        second = _bidirectional(sparsity, None, cols_mask, order, seed, transposed)
-        return second if second.num_colors < first.num_colors else first
     n = sparsity.shape[1]
     max_row = int(np.diff(sparsity.indptr).max(initial=0))
     max_col = int(np.bincount(sparsity.cols, minlength=n).max(initial=0))
     # (lower bound, preference on ties, how to color); one-sided colorings first on ties.
     candidates: list[tuple[int, int, Callable[[], ColoredPattern]]] = [
-        (max_row, 0, lambda: _one_sided(sparsity, "fwd", order, seed)),
-        (max_col, 1, lambda: _one_sided(sparsity, "rev", order, seed, transposed)),
+        (max_row, 0, lambda: _jacobian(ALGORITHMS["column"], sparsity, order, seed)),
+        (max_col, 1, lambda: _jacobian(ALGORITHMS["row"], sparsity, order, seed, transposed)),
     ]
     if rows_mask.any():
         candidates.append(
@@ -313,25 +334,21 @@ def jacobian_coloring_from_sparsity(
             best = (colored.num_colors, rank, colored)
     chosen = best[2]
     if chosen.mode != BIDIRECTIONAL:
-        _warn_if_dense(chosen.colors, chosen.algorithm)
+        _warn_if_dense(chosen.colors, ALGORITHMS[chosen.algorithm].label)
     return chosen
 
 
-def _one_sided(
+def _jacobian(
+    entry: Algorithm,
     sparsity: SparsityPattern,
-    side: str,
     order: str,
     seed: int,
     transposed: SparsityPattern | None = None,
 ) -> ColoredPattern:
-    """The column (``"fwd"``) or row (``"rev"``) coloring as a ``ColoredPattern``
+    """``entry``'s checked coloring of a Jacobian pattern as a ``ColoredPattern``
     (``transposed``: the transposed pattern when already at hand)."""
-    if side == "fwd":
-        colors, used = _columns(sparsity, order, seed)
-        return ColoredPattern(sparsity, colors, "JVP", "column", used)
-    t = sparsity.transpose() if transposed is None else transposed
-    colors, used = _columns(t, order, seed)
-    return ColoredPattern(sparsity, colors, "VJP", "row", used)
+    colors, used = _colored(entry, sparsity, order, seed, transposed=transposed)
+    return ColoredPattern(sparsity, colors, entry.mode, entry.name, used)
 
 
 def _bidirectional(
@@ -342,11 +359,13 @@ def _bidirectional(
     seed: int,
     transposed: SparsityPattern | None = None,
 ) -> ColoredPattern:
-    """A bidirectional coloring (rows ``vjp_rows`` by VJPs, or the transposed scheme with
-    columns ``jvp_cols`` by JVPs), checked."""
+    """One scheme of the bidirectional coloring (rows ``vjp_rows`` by VJPs, or the
+    transposed scheme with columns ``jvp_cols`` by JVPs), checked: the candidates of
+    ``mode="auto"``, which has the schemes' bounds at hand."""
+    entry = by_jacobian_mode("bidirectional")
     if vjp_rows is not None:
         colors, used = bicoloring.bicolor_rows(sparsity, vjp_rows, order, seed)
     else:
         colors, used = bicoloring.bicolor_cols(sparsity, jvp_cols, order, seed, transposed)
-    _validated(lambda: check_coloring_bidirectional(sparsity, colors), "bidirectional")
-    return ColoredPattern(sparsity, colors, BIDIRECTIONAL, "bicoloring", used)
+    _validated(lambda: entry.check(sparsity, colors), entry.label)
+    return ColoredPattern(sparsity, colors, entry.mode, entry.name, used)

@@ -209,30 +209,27 @@ def check_coloring_symmetric(pattern: SparsityPattern, colors, algorithm: str = 
         pattern: symmetric (n, n) pattern.
         colors: (n,) colors; -1 on vertices without nonzeros (star: without a diagonal
             nonzero, as long as every entry stays readable).
-        algorithm: ``"star"`` or ``"acyclic"``.
+        algorithm: a symmetric algorithm of the table
+            (:data:`asdex_pipe.coloring.algorithms.ALGORITHMS`): ``"star"`` or ``"acyclic"``.
     """
-    if algorithm not in ("star", "acyclic"):
-        raise ValueError(f"algorithm must be 'star' or 'acyclic', got {algorithm!r}")
+    # The table imports this module for its checkers: look the name up at call time.
+    from asdex_pipe.coloring.algorithms import symmetric_algorithm
+
+    entry = symmetric_algorithm(algorithm)
     if pattern.shape[0] != pattern.shape[1] or not pattern.is_symmetric():
         raise ValueError("symmetric colorings need a symmetric pattern")
-    check_symmetric_unchecked(pattern, colors, algorithm)
+    entry.check(pattern, colors)
 
 
-def check_symmetric_unchecked(pattern: SparsityPattern, colors, algorithm: str) -> None:
-    """:func:`check_coloring_symmetric` for a pattern already known to be symmetric.
-
-    The library's own colorings use it: the coloring functions verified symmetry before
-    coloring, and that test (a transpose) costs as much as the check itself.
+def _proper_distance1(pattern: SparsityPattern, colors, touched: np.ndarray | None):
+    """Shared first step of the symmetric checks: ``(i, j, c, n, k)`` of the off-diagonal
+    nonzeros once no two adjacent vertices share a color, or None without any.
 
     Args:
-        pattern: symmetric (n, n) pattern (not verified here).
-        colors: (n,) colors, as for :func:`check_coloring_symmetric`.
-        algorithm: ``"star"`` or ``"acyclic"``.
+        touched: the vertices that must have a color (default: every vertex with a
+            nonzero), see :func:`_colors_for`.
     """
-    # Star colorings may leave vertices neutral (-1, in no product) as long as every
-    # nonzero stays readable; a diagonal nonzero can only be read through its own color.
-    diag = pattern.rows[pattern.rows == pattern.cols]
-    c = _colors_for(pattern, colors, 1, "symmetric", diag if algorithm == "star" else None)
+    c = _colors_for(pattern, colors, 1, "symmetric", touched)
     off = pattern.rows != pattern.cols
     i = pattern.rows[off].astype(np.int64)
     j = pattern.cols[off].astype(np.int64)
@@ -243,13 +240,30 @@ def check_symmetric_unchecked(pattern: SparsityPattern, colors, algorithm: str) 
             f"adjacent vertices {int(i[a])} and {int(j[a])} share color {int(c[i[a]])}"
         )
     if i.size == 0:
-        return
-    n = pattern.shape[0]
-    k = int(c.max()) + 1
-    if algorithm == "star":
-        _check_star(i, j, c, n, k)
-    else:
-        _check_acyclic(i, j, c, n, k)
+        return None
+    return i, j, c, pattern.shape[0], int(c.max()) + 1
+
+
+def check_star_unchecked(pattern: SparsityPattern, colors) -> None:
+    """The star check of :func:`check_coloring_symmetric` for a pattern already known to be
+    symmetric (the library's colorings verified symmetry before coloring, and that test, a
+    transpose, costs as much as the check itself).
+
+    Star colorings may leave vertices neutral (-1, in no product) as long as every nonzero
+    stays readable; a diagonal nonzero can only be read through its own color.
+    """
+    diag = pattern.rows[pattern.rows == pattern.cols]
+    parts = _proper_distance1(pattern, colors, diag)
+    if parts is not None:
+        _check_star(*parts)
+
+
+def check_acyclic_unchecked(pattern: SparsityPattern, colors) -> None:
+    """The acyclic check of :func:`check_coloring_symmetric` for a pattern already known
+    to be symmetric (see :func:`check_star_unchecked`)."""
+    parts = _proper_distance1(pattern, colors, None)
+    if parts is not None:
+        _check_acyclic(*parts)
 
 
 def _check_star(i: np.ndarray, j: np.ndarray, c: np.ndarray, n: int, k: int) -> None:

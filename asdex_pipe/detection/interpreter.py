@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from asdex_pipe.detection import concrete, ranges
@@ -38,23 +37,10 @@ from asdex_pipe.detection.registry import (
     Context,
     RuleError,
     UnknownParamsError,
+    conservative,
+    is_float_aval,
     out_shapes,
 )
-
-
-def is_float_aval(aval: Any) -> bool:
-    """True for inexact (floating or complex) array avals: the only ones with derivatives.
-
-    ``jnp.issubdtype`` rather than numpy's: numpy does not count bfloat16 and the float8
-    types as inexact, and mixed-precision code would lose every dependency through them.
-    """
-    dtype = getattr(aval, "dtype", None)
-    if dtype is None:
-        return False
-    try:
-        return bool(jnp.issubdtype(dtype, jnp.inexact))
-    except TypeError:  # extended dtypes (PRNG keys, float0): no derivative
-        return False
 
 
 def eval_closed_jaxpr(closed: Any, args: Sequence[Deps], ctx: Context) -> list[Deps]:
@@ -216,13 +202,3 @@ def _impl_jaxpr(eqn: Any) -> Any | None:
     ):
         return None
     return closed
-
-
-def conservative(eqn: Any, invals: list[Deps], ctx: Context) -> list[Deps]:
-    """Every output element depends on every input element of the equation."""
-    ncols = max(d.ncols for d in invals)
-    flat = [d for d in invals if not d.is_empty]
-    if not flat:
-        return [D.empty(s, ncols) for s in out_shapes(eqn)]
-    one = D.reduce_all(D.stack(flat), ())
-    return [D.broadcast_row(one, s) for s in out_shapes(eqn)]

@@ -12,6 +12,11 @@ A rule reads the parameters it depends on through :func:`params`: a missing key 
 the primitive's parameter layout changed in this JAX version, which the interpreter
 answers with a conservative fallback and a warning. Any other exception in a rule is a
 bug and propagates.
+
+Rules never import the interpreter (``tests/test_layering.py`` checks it): what they need
+of it is here. A rule recurses into a sub-jaxpr through ``ctx.eval_jaxpr`` (the
+:class:`Context` carries the interpreter's entry point), falls back with
+:func:`conservative`, and asks :func:`is_float_aval` which values carry derivatives.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jax.numpy as jnp
+
+from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.deps import Deps
 
 Rule = Callable[[Any, list[Deps], "Context"], list[Deps]]
@@ -152,3 +160,28 @@ def register(*names: str) -> Callable[[Rule], Rule]:
 def out_shapes(eqn: Any) -> list[tuple[int, ...]]:
     """Shapes of an equation's outputs (tokens and other shapeless avals give ())."""
     return [tuple(getattr(v.aval, "shape", ())) for v in eqn.outvars]
+
+
+def is_float_aval(aval: Any) -> bool:
+    """True for inexact (floating or complex) array avals: the only ones with derivatives.
+
+    ``jnp.issubdtype`` rather than numpy's: numpy does not count bfloat16 and the float8
+    types as inexact, and mixed-precision code would lose every dependency through them.
+    """
+    dtype = getattr(aval, "dtype", None)
+    if dtype is None:
+        return False
+    try:
+        return bool(jnp.issubdtype(dtype, jnp.inexact))
+    except TypeError:  # extended dtypes (PRNG keys, float0): no derivative
+        return False
+
+
+def conservative(eqn: Any, invals: list[Deps], ctx: Context) -> list[Deps]:
+    """Every output element depends on every input element of the equation."""
+    ncols = max(d.ncols for d in invals)
+    flat = [d for d in invals if not d.is_empty]
+    if not flat:
+        return [D.empty(s, ncols) for s in out_shapes(eqn)]
+    one = D.reduce_all(D.stack(flat), ())
+    return [D.broadcast_row(one, s) for s in out_shapes(eqn)]

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from asdex_pipe.coloring.algorithms import DIRECT, SUBSTITUTION, plan_of
 from asdex_pipe.differentiation.decompress import DecompressionError, DirectPlan, direct_plan
 from asdex_pipe.differentiation.substitution import SubstitutionPlan, substitution_plan
 from asdex_pipe.indices import index_dtype
@@ -26,9 +27,10 @@ _BLOCK = 16  # block length of prefix_sum
 def host_plan(coloring: ColoredPattern) -> DirectPlan | SubstitutionPlan:
     """The host plan for ``coloring``, computed once and cached on it.
 
-    ``HVP`` colorings named ``"acyclic"`` use substitution; other ``HVP`` colorings are read
-    directly (star), falling back to substitution when the coloring turns out not to be a
-    star coloring but is acyclic. ``JVP``/``VJP`` colorings are read directly.
+    The plan is the one the algorithm table names for the coloring
+    (:func:`asdex_pipe.coloring.algorithms.plan_of`): substitution for acyclic ``HVP``
+    colorings, a direct read otherwise. A symmetric (``HVP``) coloring read directly falls
+    back to substitution when it turns out not to be a star coloring but is acyclic.
 
     Raises:
         DecompressionError: when the coloring cannot recover the pattern either way.
@@ -36,20 +38,32 @@ def host_plan(coloring: ColoredPattern) -> DirectPlan | SubstitutionPlan:
     cache = coloring._plan_cache
     if "host" in cache:
         return cache["host"]
-    if coloring.mode == "HVP" and coloring.algorithm == "acyclic":
-        plan: DirectPlan | SubstitutionPlan = substitution_plan(coloring.sparsity, coloring.colors)
-    elif coloring.mode == "HVP":
-        try:
-            plan = direct_plan(coloring)
-        except DecompressionError as direct_err:
-            try:
-                plan = substitution_plan(coloring.sparsity, coloring.colors)
-            except DecompressionError:
-                raise direct_err from None
-    else:
-        plan = direct_plan(coloring)
+    plan = _HOST_PLANS[plan_of(coloring.mode, coloring.algorithm)](coloring)
     cache["host"] = plan
     return plan
+
+
+def _direct(coloring: ColoredPattern) -> DirectPlan | SubstitutionPlan:
+    if coloring.mode != "HVP":
+        return direct_plan(coloring)
+    try:
+        return direct_plan(coloring)
+    except DecompressionError as direct_err:
+        try:
+            return substitution_plan(coloring.sparsity, coloring.colors)
+        except DecompressionError:
+            raise direct_err from None
+
+
+def _substitution(coloring: ColoredPattern) -> SubstitutionPlan:
+    return substitution_plan(coloring.sparsity, coloring.colors)
+
+
+#: How each decompression of the algorithm table is planned on the host.
+_HOST_PLANS: dict[str, Callable[[ColoredPattern], DirectPlan | SubstitutionPlan]] = {
+    DIRECT: _direct,
+    SUBSTITUTION: _substitution,
+}
 
 
 def _flat(color: np.ndarray, vertex: np.ndarray, length: int) -> np.ndarray:

@@ -2,9 +2,9 @@
 
 For z with independent entries ±1 (probability ½ each), E[z ⊙ (H z)] = diag(H), since
 (z ⊙ Hz)_i = H_ii + Σ_{j≠i} H_ij z_i z_j and E[z_i z_j] = 0 for i ≠ j. The mean over k probes
-is unbiased with variance Var_i = Σ_{j≠i} H_ij² / k per entry (Bekas, Kokiopoulou & Saad 2007;
-``shared/seeds/hessian-with-backprop.txt``). Each probe costs one Hessian-vector product; the
-products are vmapped in batches to bound memory at ``batch_size × n``.
+is unbiased with variance Var_i = Σ_{j≠i} H_ij² / k per entry (Bekas, Kokiopoulou & Saad
+2007). Each probe costs one Hessian-vector product; the products are vmapped in batches to
+bound memory at ``batch_size × n``.
 
 Probe i is drawn from ``fold_in(key, i)`` alone, so with a fixed key the estimate for k probes
 uses the first k probes of one sequence: estimates for growing k are nested running means,

@@ -160,7 +160,7 @@ class SparseDerivative:
     Attributes:
         coloring: the ``ColoredPattern`` used; its ``sparsity`` gives the (rows, cols)
             that ``format="values"`` refers to.
-        spec: the :class:`asdex_pipe.arguments.InputSpec` of the inputs.
+        spec: the :class:`asdex_pipe.frontdoor.inputs.InputSpec` of the inputs.
         unravel: flat (n,) vector -> the differentiated argument(s) (the one array for
             the one-array form), the inverse of the flat view's column order.
         seeds: seed variant in use (``"auto"`` until tuned).
@@ -376,7 +376,7 @@ def build(
         f: the function.
         coloring: a precomputed coloring (``*_from_coloring``), or None to detect one.
         input_shape, dtype, args, kwargs, argnums, has_aux: the inputs, see
-            :func:`asdex_pipe.api.resolve_inputs`. With a coloring and no inputs, the
+            :func:`asdex_pipe.frontdoor.inputs.resolve_inputs`. With a coloring and no inputs, the
             structure recorded in the coloring's pattern is used when there is one, else
             the one-array form with any shape of n elements.
         what: the public name, for messages.

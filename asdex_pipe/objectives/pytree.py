@@ -2,10 +2,10 @@
 
 The pipeline's stages work on one flat vector. An objective ``f(*args, **kwargs)`` with a
 dict of parameters and data arguments enters them through the front door
-(:mod:`asdex_pipe.arguments`): :func:`flat_objective` ravels the differentiated arguments
-into ``x0``, fixes the data at the sample values for evaluation, and gives the sparsity
-stage a detector that treats the data as unknowns (the stored pattern holds for every
-data value and records the input structure).
+(:mod:`asdex_pipe.frontdoor`): :func:`flat_objective` ravels the differentiated arguments
+into ``x0`` and fixes the data at the sample values for evaluation;
+:func:`hessian_detector` gives the sparsity stage a detector that treats the data as
+unknowns (the stored pattern holds for every data value and records the input structure).
 
 Built-in: :func:`graph_energy`, a graph-Laplacian energy with per-node values ``u`` and
 per-edge log-stiffnesses ``k`` (a dict of parameters) and a data argument with the nodal
@@ -25,7 +25,7 @@ import numpy as np
 from asdex_pipe.frontdoor.bind import bind_data
 from asdex_pipe.frontdoor.inputs import InputSpec, input_spec
 
-__all__ = ["flat_objective", "graph_energy", "graph_inputs", "load_inputs"]
+__all__ = ["flat_objective", "graph_energy", "graph_inputs", "hessian_detector", "load_inputs"]
 
 #: Each node i is joined to i + 1 and i + 3 (mod N): a ring with chords.
 _OFFSETS = (1, 3)
@@ -117,18 +117,23 @@ def flat_objective(
     """``(fn, x0, spec)``: ``fn(x)`` over the raveled differentiated arguments with the data
     fixed at the sample, the sample's differentiated leaves as ``x0`` (at ``dtype``).
 
-    ``fn.front_door(dtype)`` detects the Hessian pattern with the data as unknowns (global
-    over the data, structure recorded): the sparsity stage uses it instead of detecting on
-    ``fn``, whose data are constants.
+    Detect the pattern with :func:`hessian_detector` ``(f, spec)``, not on ``fn``, whose
+    data are constants.
     """
-    from asdex_pipe.frontdoor.detect import pattern_for
-
     args, kwargs = _at_dtype(tuple(args), dtype), _at_dtype(dict(kwargs), dtype)
     spec = input_spec(args, kwargs, argnums, has_aux)
     x, data = spec.split(args, kwargs)
     fn = bind_data(f, spec, data)
-    fn.front_door = lambda dt: pattern_for("hessian", f, spec, dt)  # type: ignore[attr-defined]
     return fn, np.asarray(x), spec
+
+
+def hessian_detector(f: Callable, spec: InputSpec) -> Callable[[Any], Any]:
+    """``detect(dtype)``: the Hessian pattern of ``f`` over the differentiated arguments of
+    ``spec`` (see :func:`flat_objective`) with the data as unknowns, so the pattern holds
+    for every data value and records the input structure."""
+    from asdex_pipe.frontdoor.detect import pattern_for
+
+    return lambda dtype: pattern_for("hessian", f, spec, dtype)
 
 
 def as_argnums(value: Any) -> int | tuple[int, ...]:

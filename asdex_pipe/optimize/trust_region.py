@@ -14,7 +14,7 @@ Back ends for the Hessian action B v in CG:
 * ``"sparse"``: ``hess_fn(x)`` returns the Hessian as a sparse (n, n) matrix, evaluated once
   per accepted point and then applied as a sparse matrix-vector product in every CG step.
 * ``"hvp"``: matrix-free, one Hessian-vector product (forward-over-reverse by default) per CG
-  step, as in ``shared/seeds/hessian-with-backprop.txt``.
+  step, computed by automatic differentiation without forming H (Pearlmutter 1994).
 """
 
 from __future__ import annotations

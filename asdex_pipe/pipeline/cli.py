@@ -110,7 +110,7 @@ def _run_stages(
     cfg: DictConfig, out_dir: Path, result: dict[str, Any], made: dict[str, Any]
 ) -> None:
     from asdex_pipe.pipeline.context import RunContext, resolve_objective
-    from asdex_pipe.pipeline.stages import STAGE_FUNCTIONS
+    from asdex_pipe.pipeline.stages import STAGES
     from asdex_pipe.store.artifact_store import ArtifactStore
 
     spec = schema.validate(cfg)
@@ -127,8 +127,7 @@ def _run_stages(
     except (ValueError, ImportError) as exc:
         raise PipelineError(f"store.root={cfg.store.root!r}: {exc}") from None
     with job_jax_config(spec.dtype, store, bool(cfg.store.compilation_cache)):
-        fn, x0, description = resolve_objective(spec)
-        ctx = RunContext(spec, cfg, store, out_dir, fn, x0, description)
+        ctx = RunContext(spec, cfg, store, out_dir, resolve_objective(spec))
         made["ctx"] = ctx
         log.info(
             "asdex_pipe: %s, input_shape=%s (n=%d, %s), coloring=%s/%s, mode=%s",
@@ -142,7 +141,7 @@ def _run_stages(
         )
         for name in spec.stages:
             t0 = time.perf_counter()
-            outcome = STAGE_FUNCTIONS[name](ctx)
+            outcome = STAGES[name].run(ctx)
             seconds = time.perf_counter() - t0
             result["stages"][name] = {**outcome, "seconds": seconds}
             extras = ", ".join(f"{k}={v}" for k, v in outcome.items() if k != "status")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import numpy as np
 from asdex_pipe._version import __version__
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.pipeline.errors import PipelineError
+from asdex_pipe.pipeline.objective import FlatObjective, pytree_objective
 from asdex_pipe.pipeline.schema import JobSpec
 from asdex_pipe.store.artifact_store import ArtifactStore
 
@@ -22,40 +24,8 @@ def now_iso() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="microseconds")
 
 
-def pytree_objective(
-    fn_spec: str | None,
-    inputs_spec: str | None,
-    argnums: Any,
-    has_aux: bool,
-    builtin: Any,
-    shape: tuple[int, ...],
-    dtype: Any,
-) -> tuple[Callable, np.ndarray, str]:
-    """``(fn, x0, description)`` of an objective with pytree / data arguments, flattened by
-    the front door (see :mod:`asdex_pipe.objectives.pytree`).
-
-    Raises:
-        ImportError, ValueError: when the function or the inputs factory cannot be loaded
-            or the arguments are malformed.
-    """
-    from asdex_pipe.objectives import load_user_function
-    from asdex_pipe.objectives.pytree import as_argnums, flat_objective, load_inputs
-
-    if fn_spec:
-        f = load_user_function(fn_spec)
-        if not inputs_spec:
-            raise ValueError("a pytree objective needs objective.inputs=module:make_inputs")
-        args, kwargs = load_inputs(inputs_spec)
-        description = f"user objective {fn_spec} (inputs {inputs_spec})"
-    else:
-        f, description = builtin.fn, builtin.description
-        args, kwargs = builtin.inputs(shape)
-    fn, x0, _ = flat_objective(f, args, kwargs, as_argnums(argnums), has_aux, np.dtype(dtype))
-    return fn, x0, description
-
-
-def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
-    """Return (f, x0, description) for the job, checking that f is scalar-valued.
+def resolve_objective(spec: JobSpec) -> FlatObjective:
+    """The job's :class:`FlatObjective`, checking that its function is scalar-valued.
 
     The check traces f abstractly (``jax.eval_shape``), which is cheap and happens before any
     detection work.
@@ -73,7 +43,7 @@ def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
     builtin = None if spec.fn_spec else get_objective(spec.objective_name)
     if getattr(spec, "inputs_spec", None) or getattr(builtin, "inputs", None) is not None:
         try:
-            fn, x0, description = pytree_objective(
+            objective = pytree_objective(
                 spec.fn_spec, spec.inputs_spec, spec.argnums, spec.has_aux, builtin,
                 spec.shape_arg or spec.input_shape, dtype,
             )  # fmt: skip
@@ -86,12 +56,13 @@ def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
             raise PipelineError(f"objective.fn could not be loaded: {exc}") from None
         x0 = np.random.default_rng(0).uniform(-1.0, 1.0, spec.input_shape).astype(dtype)
         description = f"user objective {spec.fn_spec}"
+        objective = FlatObjective(fn, x0, description)
     else:
         obj = get_objective(spec.objective_name)
-        fn, description = obj.fn, obj.description
         x0 = np.asarray(obj.x0(spec.input_shape, dtype), dtype=dtype)
+        objective = FlatObjective(obj.fn, x0, obj.description)
     try:
-        out = jax.eval_shape(fn, jax.ShapeDtypeStruct(spec.input_shape, dtype))
+        out = jax.eval_shape(objective.fn, jax.ShapeDtypeStruct(spec.input_shape, dtype))
     except Exception as exc:
         raise PipelineError(
             f"objective {spec.objective_name!r} fails on an input of shape "
@@ -105,11 +76,9 @@ def resolve_objective(spec: JobSpec) -> tuple[Callable, np.ndarray, str]:
             "reduce it (e.g. jnp.sum) or pick another objective."
         )
     if getattr(out, "shape", None) != ():
-        front_door = getattr(fn, "front_door", None)
-        fn = scalar_function(fn)  # stages call jax.grad, which needs shape ()
-        if front_door is not None:
-            fn.front_door = front_door  # type: ignore[attr-defined]
-    return fn, x0, description
+        # Stages call jax.grad, which needs shape (); the detector is the objective's own.
+        objective = dataclasses.replace(objective, fn=scalar_function(objective.fn))
+    return objective
 
 
 @dataclass
@@ -120,15 +89,28 @@ class RunContext:
     cfg: Any
     store: ArtifactStore
     out_dir: Path
-    fn: Callable
-    x0: np.ndarray
-    description: str
+    objective: FlatObjective
     sparsity: SparsityPattern | None = None
     coloring: ColoredPattern | None = None
     artifacts: dict[str, str] = field(default_factory=dict)
     stage_results: dict[str, dict[str, Any]] = field(default_factory=dict)
     figures: dict[str, Any] = field(default_factory=dict)
     _sparsity_key: str | None = None
+
+    @property
+    def fn(self) -> Callable:
+        """The objective's flat scalar function (output shape ())."""
+        return self.objective.fn
+
+    @property
+    def x0(self) -> np.ndarray:
+        """The objective's starting point."""
+        return self.objective.x0
+
+    @property
+    def description(self) -> str:
+        """The objective's one-line description."""
+        return self.objective.description
 
     @property
     def sparsity_key(self) -> str:

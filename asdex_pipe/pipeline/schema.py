@@ -11,6 +11,8 @@ from hydra.core.config_store import ConfigStore
 from asdex_pipe.pipeline.errors import PipelineError
 from asdex_pipe.vocabulary import ALGORITHMS, HVP_MODES, ORDERS
 
+#: The stage names, in run order (the stage table, ``asdex_pipe.pipeline.stages.STAGES``,
+#: maps each to its function and artifacts).
 STAGES = ("sparsity", "coloring", "verify", "evaluate")
 DTYPES = ("float32", "float64")
 VERIFY_METHODS = ("auto", "matvec", "dense")
@@ -34,7 +36,7 @@ class ObjectiveConfig:
 
 @dataclass
 class ColoringConfig:
-    """Coloring algorithm (star, acyclic, column, row) and vertex order."""
+    """Coloring algorithm (one of ``asdex_pipe.vocabulary.ALGORITHMS``) and vertex order."""
 
     algorithm: str = "star"
     order: str = "largest_first"
@@ -127,10 +129,10 @@ def _pytree_shape(objective: Any, builtin: Any, shape: tuple[int, ...], dtype: s
     factory = objective.get("inputs")
     if factory is None and (builtin is None or getattr(builtin, "inputs", None) is None):
         return None
-    from asdex_pipe.pipeline.context import pytree_objective
+    from asdex_pipe.pipeline.objective import pytree_objective
 
     try:
-        _, x0, _ = pytree_objective(
+        x0 = pytree_objective(
             objective.get("fn"),
             factory,
             objective.get("argnums", 0),
@@ -138,7 +140,7 @@ def _pytree_shape(objective: Any, builtin: Any, shape: tuple[int, ...], dtype: s
             builtin,
             shape,
             dtype,
-        )
+        ).x0
     except (ImportError, ValueError) as exc:
         raise PipelineError(f"objective inputs could not be prepared: {exc}") from None
     return (int(x0.size),)

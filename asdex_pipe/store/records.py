@@ -9,6 +9,9 @@ record it decodes: a loaded artifact is either exactly what was saved or an
 
 The dependency goes one way: this module imports :mod:`asdex_pipe.pattern`; the pattern
 classes know nothing of files except that their ``save``/``load`` methods delegate here.
+The algorithm names a coloring may carry are those of the vocabulary
+(:data:`asdex_pipe.vocabulary.COLORING_ALGORITHMS`, the keys of the coloring algorithm
+table, which sits above the store).
 """
 
 from __future__ import annotations
@@ -22,10 +25,7 @@ from asdex_pipe.indices import INT32_LIMIT
 from asdex_pipe.pattern import MODES, ColoredPattern, SparsityPattern
 from asdex_pipe.store import formats
 from asdex_pipe.store.formats import ArtifactError
-
-#: Coloring algorithms a saved ColoredPattern may name (the library's and the pipeline's).
-ARTIFACT_ALGORITHMS = ("star", "acyclic", "column", "row", "bicoloring")
-
+from asdex_pipe.vocabulary import COLORING_ALGORITHMS
 
 Artifact = SparsityPattern | ColoredPattern
 
@@ -54,10 +54,10 @@ def _encode_pattern(p: SparsityPattern) -> tuple[dict[str, np.ndarray], dict[str
 
 
 def _encode_colored(c: ColoredPattern) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    if c.algorithm not in ARTIFACT_ALGORITHMS:
+    if c.algorithm not in COLORING_ALGORITHMS:
         raise ValueError(
             f"cannot save a coloring of algorithm {c.algorithm!r}: an artifact's "
-            f"algorithm must be one of {ARTIFACT_ALGORITHMS}"
+            f"algorithm must be one of {COLORING_ALGORITHMS}"
         )
     arrays, attrs = _encode_pattern(c.sparsity)
     arrays["colors"] = c.colors
@@ -243,7 +243,7 @@ def _decode_colored(
     sparsity = _decode_pattern(arrays, attrs, source)
     sparsity.provenance = _dict_attr(attrs, "sparsity_provenance", source)
     mode = _str_attr(attrs, "mode", source, MODES)
-    algorithm = _str_attr(attrs, "algorithm", source, ARTIFACT_ALGORITHMS)
+    algorithm = _str_attr(attrs, "algorithm", source, COLORING_ALGORITHMS)
     order = _str_attr(attrs, "order", source)
     num_colors = _int_attr(attrs, "num_colors", source)
     provenance = _dict_attr(attrs, "provenance", source)

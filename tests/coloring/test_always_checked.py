@@ -19,7 +19,7 @@ from asdex_pipe import (
     jacobian_coloring,
     jacobian_coloring_from_sparsity,
 )
-from asdex_pipe.coloring import api, bipartite, columns
+from asdex_pipe.coloring import algorithms, bipartite, columns
 from tests.coloring import families as fam
 
 
@@ -82,7 +82,7 @@ def test_broken_frugal_kernel_raises(monkeypatch):
 @pytest.mark.parametrize("postprocess", [True, False])
 @pytest.mark.parametrize("kernel", [_one_color, _alternating])
 def test_broken_star_kernel_raises(monkeypatch, kernel, postprocess):
-    monkeypatch.setattr(api, "greedy_star", kernel)
+    monkeypatch.setattr(algorithms, "greedy_star", kernel)
     p = fam.banded(8, 1)
     with pytest.raises(InvalidColoringError, match="internal error"):
         color_symmetric(p, "star", postprocess=postprocess)
@@ -93,11 +93,11 @@ def test_broken_star_kernel_raises(monkeypatch, kernel, postprocess):
 
 
 def test_broken_acyclic_kernel_raises(monkeypatch):
-    monkeypatch.setattr(api, "greedy_acyclic", _alternating)
+    monkeypatch.setattr(algorithms, "greedy_acyclic", _alternating)
     cycle = fam.stencil((4,), [(0,), (1,), (-1,), (3,), (-3,)])  # 0-1-2-3-0
     with pytest.raises(InvalidColoringError, match=r"internal error.*cycle"):
         color_symmetric(cycle, "acyclic")
-    monkeypatch.setattr(api, "greedy_acyclic", _one_color)
+    monkeypatch.setattr(algorithms, "greedy_acyclic", _one_color)
     with pytest.raises(InvalidColoringError, match=r"internal error.*share color"):
         hessian_coloring(_energy, 8, "acyclic")
 

@@ -30,13 +30,11 @@ import numpy as np
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.deps import Deps
 from asdex_pipe.detection.jax_compat import equation_as_function
-from asdex_pipe.detection.registry import out_shapes, register
+from asdex_pipe.detection.registry import conservative, is_float_aval, out_shapes, register
 from asdex_pipe.detection.rules.control_flow import call
 
 
 def _is_float(v: Any) -> bool:
-    from asdex_pipe.detection.interpreter import is_float_aval
-
     return is_float_aval(v.aval)
 
 
@@ -142,8 +140,6 @@ def custom_derivative(eqn, invals, ctx):
     except Exception as err:  # JAX itself cannot apply the user's rule here: stay correct
         why = str(err).splitlines()[0][:120] if str(err) else type(err).__name__
         ctx.warn_unknown(eqn.primitive.name, f"could not trace the rule ({why}) of")
-        from asdex_pipe.detection.interpreter import conservative
-
         return conservative(eqn, invals, ctx)
     # Propagating through the traced rule is ordinary detection: its errors are bugs.
     ctx.inside_custom_rule = True

@@ -6,25 +6,31 @@ over the iterations in Python:
 1. **Step relation.** The body is propagated once with every carry-in element and every
    element of one ``xs`` slice given its own virtual column (after the ``n`` real ones);
    consts keep their real dependencies (and concrete values). Each carry-out element
-   ``i`` then splits into ``A[i]`` (carry-in elements it reads), ``B[i]`` (slice elements
-   it reads) and ``G[i]`` (real columns it reads through consts); likewise each ``ys``
-   slice element into ``Ya``, ``Yb``, ``Yg``.
+   ``i`` then splits into ``carry_from_carry[i]`` (the carry-in elements it reads, the
+   matrix ``A`` below), ``carry_from_slice[i]`` (the slice elements it reads, ``B``) and
+   ``carry_from_consts[i]`` (the real columns it reads through consts, ``G``); likewise
+   each ``ys`` slice element into ``ys_from_carry``, ``ys_from_slice`` and
+   ``ys_from_consts``.
 2. **Lag matrices.** With ``c_t`` the carry after step ``t`` (``c_-1`` = init) and
    ``X_t`` the slice read at step ``t``, ``c_t = A c_(t-1) ∪ B X_t ∪ G``. Unrolled,
    ``c_t = ∪_s M_(t-s) Z_s`` over source steps ``s = -1..t``, where ``Z_s`` stacks the
    sources of step ``s`` (``X_s`` and ``G`` for ``s >= 0``, init for ``s = -1``) and
-   ``M_k = A^k E`` with ``E = [B | I | I]``. Boolean powers of a fixed matrix are
-   eventually periodic, so ``M_k`` is computed (sparse products) only until it repeats:
-   ``M_k = M_(q + (k-q) mod p)`` for ``k >= q``. A nilpotent ``A`` (the carry forgets:
-   time steppers, the chained example) stops at the first zero power.
+   the lag matrix ``M_k = A^k E`` with ``E = step_sources = [B | I | I]``. Boolean powers
+   of a fixed matrix are eventually periodic, so ``M_k`` is computed (sparse products)
+   only until it repeats: ``M_k = M_(q + (k-q) mod p)`` for ``k >= q``. A nilpotent ``A``
+   (the carry forgets: time steppers, the chained example) stops at the first zero power.
 3. **Composition.** Lags ``k < q`` are enumerated for every needed ``(t, i)`` at once
    (one group-by union over the sources). Lags ``k >= q`` in residue class ``r`` read
    the prefix union of ``Z_s[j]`` over ``s ≡ t-q-r (mod p)``, ``s <= t-q-r``; that
    prefix union is computed from the first step at which each input column appears in
    each class, so its cost is the size of its result (a cumulative sum costs its
    triangle, a final carry only its one row).
-4. **ys.** ``y_t = Ya c_(t-1) ∪ Yb X_t ∪ Yg``, one group-by union over the needed carries
-   (only carry elements that ``ys`` read, at every step, plus the final carry).
+4. **ys.** ``y_t = ys_from_carry c_(t-1) ∪ ys_from_slice X_t ∪ ys_from_consts``, one
+   group-by union over the needed carries (only carry elements that ``ys`` read, at
+   every step, plus the final carry).
+
+Sizes: ``carry_len`` float carry elements, ``slice_len`` elements of one ``xs`` slice,
+``ys_len`` elements of one ``ys`` slice, ``length`` steps.
 
 Hessians need nothing more: they are Jacobian patterns of ``jax.grad``'s jaxpr, whose
 forward scan stacks the residuals each step needs and whose transposed scan reads
@@ -43,8 +49,13 @@ import scipy.sparse as sp
 
 from asdex_pipe.detection import deps as D
 from asdex_pipe.detection.deps import Deps
-from asdex_pipe.detection.interpreter import is_float_aval
-from asdex_pipe.detection.registry import UnknownParamsError, out_shapes, params, register
+from asdex_pipe.detection.registry import (
+    UnknownParamsError,
+    is_float_aval,
+    out_shapes,
+    params,
+    register,
+)
 
 # Total stored nonzeros of the lag matrices before lags are bounded by their union.
 POWER_BUDGET = 4_000_000
@@ -80,72 +91,76 @@ def _coo(n_rows: int, rows: np.ndarray, cols: np.ndarray, n_cols: int) -> sp.csr
     return m
 
 
-def _split(d: Deps, n: int, C: int) -> tuple[Deps, sp.csr_array, sp.csr_array, int]:
-    """Split a body output (flat) into real columns, carry-in columns and slice columns."""
+def _split(d: Deps, n: int, carry_len: int) -> tuple[Deps, sp.csr_array, sp.csr_array, int]:
+    """Split a body output (flat) into what it reads of the real columns (through consts),
+    of the carry-in columns and of the slice columns: ``(from_consts, from_carry,
+    from_slice, slice_len)``, the last two as 0/1 matrices (output element × source)."""
     rows, cols = d.rows(), d.indices
     real = cols < n
-    car = (cols >= n) & (cols < n + C)
-    sl = cols >= n + C
-    g = D.from_coo((d.size,), n, rows[real], cols[real], sorted_unique=True)
-    S = d.ncols - n - C
-    a = _coo(d.size, rows[car], cols[car] - n, C)
-    b = _coo(d.size, rows[sl], cols[sl] - n - C, S)
-    return g, a, b, S
+    car = (cols >= n) & (cols < n + carry_len)
+    sl = cols >= n + carry_len
+    from_consts = D.from_coo((d.size,), n, rows[real], cols[real], sorted_unique=True)
+    slice_len = d.ncols - n - carry_len
+    from_carry = _coo(d.size, rows[car], cols[car] - n, carry_len)
+    from_slice = _coo(d.size, rows[sl], cols[sl] - n - carry_len, slice_len)
+    return from_consts, from_carry, from_slice, slice_len
 
 
-def _lag_matrices(A: sp.csr_array, E: sp.csr_array, max_lag: int):
-    """``M_k = A^k E`` for ``k < q`` (explicit) and ``k = q..q+p-1`` (periodic part).
+def _lag_matrices(carry_from_carry: sp.csr_array, step_sources: sp.csr_array, max_lag: int):
+    """The lag matrices ``M_k = A^k E`` (``A = carry_from_carry``, ``E = step_sources``) for
+    ``k < q`` (explicit) and ``k = q..q+p-1`` (periodic part).
 
     Returns (explicit list, periodic list); the periodic list is empty when the powers
     vanish or ``max_lag`` is reached first.
     """
     seen: dict[int, list[int]] = {}
-    mats: list[sp.csr_array] = []
+    lags: list[sp.csr_array] = []
     work = 0
-    m = E
+    lag = step_sources
     for k in range(max_lag + 1):
-        m.sort_indices()
-        if m.nnz == 0:
-            return mats, []
-        key = hash((m.indptr.tobytes(), m.indices.tobytes()))
+        lag.sort_indices()
+        if lag.nnz == 0:
+            return lags, []
+        key = hash((lag.indptr.tobytes(), lag.indices.tobytes()))
         for k0 in seen.get(key, []):
-            old = mats[k0]
-            if np.array_equal(old.indptr, m.indptr) and np.array_equal(old.indices, m.indices):
-                return mats[:k0], mats[k0:]
+            old = lags[k0]
+            if np.array_equal(old.indptr, lag.indptr) and np.array_equal(old.indices, lag.indices):
+                return lags[:k0], lags[k0:]
         seen.setdefault(key, []).append(k)
-        mats.append(m)
-        work += m.nnz
+        lags.append(lag)
+        work += lag.nnz
         if work > POWER_BUDGET and k < max_lag:
-            return mats, [_closure(A, A @ m)]
-        m = A @ m
-        m.data[:] = 1
-    return mats, []
+            return lags, [_closure(carry_from_carry, carry_from_carry @ lag)]
+        lag = carry_from_carry @ lag
+        lag.data[:] = 1
+    return lags, []
 
 
-def _closure(A: sp.csr_array, m: sp.csr_array) -> sp.csr_array:
-    """Union of ``A^k m`` over all ``k >= 0`` (reachability; converges in <= C steps)."""
-    u = m.copy()
-    u.data[:] = 1
+def _closure(carry_from_carry: sp.csr_array, start: sp.csr_array) -> sp.csr_array:
+    """Union of ``carry_from_carry^k @ start`` over all ``k >= 0`` (reachability; converges
+    in at most ``carry_len`` steps)."""
+    reach = start.copy()
+    reach.data[:] = 1
     while True:
-        nxt = u + A @ u
+        nxt = reach + carry_from_carry @ reach
         nxt.data[:] = 1
         nxt.sort_indices()
-        if nxt.nnz == u.nnz:
-            return u
-        u = nxt
+        if nxt.nnz == reach.nnz:
+            return reach
+        reach = nxt
 
 
-def _triples(mats: list[sp.csr_array], C: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _triples(mats: list[sp.csr_array], carry_len: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row pointer over carry element i, lag or class index, source column j) of a list."""
     if not mats:
-        return np.zeros(C + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
+        return np.zeros(carry_len + 1, dtype=np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)
     coo = [m.tocoo() for m in mats]
     i = np.concatenate([c.row for c in coo]).astype(np.int64)
     k = np.concatenate([np.full(c.nnz, r, dtype=np.int64) for r, c in enumerate(coo)])
     j = np.concatenate([c.col for c in coo]).astype(np.int64)
     order = np.argsort(i, kind="stable")
-    ptr = np.zeros(C + 1, dtype=np.int64)
-    np.cumsum(np.bincount(i, minlength=C), out=ptr[1:])
+    ptr = np.zeros(carry_len + 1, dtype=np.int64)
+    np.cumsum(np.bincount(i, minlength=carry_len), out=ptr[1:])
     return ptr, k[order], j[order]
 
 
@@ -159,11 +174,12 @@ def _expand(ptr: np.ndarray, pair_i: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
 
 class _Sources:
-    """Rows of ``Z_s[j]``: slice element j < S at step s >= 0, ``G`` rows (S <= j < S+C,
-    s >= 0) and init rows (S+C <= j, s = -1), all stacked in one :class:`Deps`."""
+    """Rows of ``Z_s[j]``: slice element j < slice_len at step s >= 0, ``carry_from_consts``
+    rows (slice_len <= j < slice_len + carry_len, s >= 0) and init rows
+    (slice_len + carry_len <= j, s = -1), all stacked in one :class:`Deps`."""
 
-    def __init__(self, xs, slice_sizes, G, init, length, reverse, n):
-        self.L, self.reverse = length, reverse
+    def __init__(self, xs, slice_sizes, carry_from_consts, init, length, reverse, n):
+        self.length, self.reverse = length, reverse
         with_deps = [(d, s) for d, s in zip(xs, slice_sizes, strict=True) if not d.is_empty]
         parts = [d for d, _ in with_deps]
         base, stride, op_start, op_size, row = [], [], [], [], 0
@@ -175,37 +191,42 @@ class _Sources:
             row += d.size
         self.base = np.concatenate(base) if base else np.zeros(0, np.int64)
         self.stride = np.concatenate(stride) if stride else np.zeros(0, np.int64)
-        self.S = int(self.base.size)
+        self.slice_len = int(self.base.size)
         self.n_xs_rows = row
-        self.C = G.size
+        self.carry_len = carry_from_consts.size
         self.op_start, self.op_size = op_start, op_size
-        self.deps = D.stack([*parts, G, init]) if (parts or G.size) else D.empty((0,), n)
+        self.deps = (
+            D.stack([*parts, carry_from_consts, init])
+            if (parts or carry_from_consts.size)
+            else D.empty((0,), n)
+        )
         self.deps = _retag(self.deps, n, keep_value=False)
 
     def step_index(self, s: np.ndarray) -> np.ndarray:
         """Index into the stacked ``xs``/``ys`` of processing step ``s``."""
-        return self.L - 1 - s if self.reverse else s
+        return self.length - 1 - s if self.reverse else s
 
     def xs_row(self, s: np.ndarray, j: np.ndarray) -> np.ndarray:
         return self.base[j] + self.step_index(s) * self.stride[j]
 
     def row(self, s: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Row of ``Z_s[j]`` in :attr:`deps`, or -1 where that source does not exist."""
-        S, C = self.S, self.C
+        slice_len, carry_len = self.slice_len, self.carry_len
         out = np.full(s.shape, -1, dtype=np.int64)
-        is_x = (j < S) & (s >= 0)
+        is_x = (j < slice_len) & (s >= 0)
         out[is_x] = self.xs_row(s[is_x], j[is_x])
-        is_g = (j >= S) & (j < S + C) & (s >= 0)
-        out[is_g] = self.n_xs_rows + (j[is_g] - S)
-        is_i = (j >= S + C) & (s == -1)
-        out[is_i] = self.n_xs_rows + C + (j[is_i] - S - C)
+        is_g = (j >= slice_len) & (j < slice_len + carry_len) & (s >= 0)
+        out[is_g] = self.n_xs_rows + (j[is_g] - slice_len)
+        is_i = (j >= slice_len + carry_len) & (s == -1)
+        out[is_i] = self.n_xs_rows + carry_len + (j[is_i] - slice_len - carry_len)
         return out
 
     def entries(self, wanted: np.ndarray, p: int) -> tuple[np.ndarray, ...]:
         """(j, u = s + 1, column) of every source entry whose j is wanted, listing only the
-        first step of each residue class mod ``p`` for ``G`` (it is the same every step)."""
+        first step of each residue class mod ``p`` for ``carry_from_consts`` (the same
+        every step)."""
         d = self.deps
-        S, C, L = self.S, self.C, self.L
+        slice_len, carry_len, length = self.slice_len, self.carry_len, self.length
         rows, cols = d.rows(), d.indices
         js, us, cs = [], [], []
         x = rows < self.n_xs_rows
@@ -217,20 +238,20 @@ class _Sources:
             local = r - starts[op]
             tt, jj = np.divmod(local, size)
             j = np.concatenate([[0], np.cumsum(self.op_size)])[op] + jj
-            s = self.L - 1 - tt if self.reverse else tt
+            s = self.length - 1 - tt if self.reverse else tt
             js.append(j)
             us.append(s + 1)
             cs.append(c)
-        g = (rows >= self.n_xs_rows) & (rows < self.n_xs_rows + C)
+        g = (rows >= self.n_xs_rows) & (rows < self.n_xs_rows + carry_len)
         if g.any():
-            r, c = rows[g] - self.n_xs_rows + S, cols[g]
-            reps = min(p, L)
+            r, c = rows[g] - self.n_xs_rows + slice_len, cols[g]
+            reps = min(p, length)
             js.append(np.repeat(r, reps))
             us.append(np.tile(np.arange(1, reps + 1, dtype=np.int64), r.size))
             cs.append(np.repeat(c, reps))
-        i = rows >= self.n_xs_rows + C
+        i = rows >= self.n_xs_rows + carry_len
         if i.any():
-            js.append(rows[i] - self.n_xs_rows - C + S + C)
+            js.append(rows[i] - self.n_xs_rows - carry_len + slice_len + carry_len)
             us.append(np.zeros(int(i.sum()), dtype=np.int64))
             cs.append(cols[i])
         if not js:
@@ -241,9 +262,9 @@ class _Sources:
         return j[keep], u[keep], c[keep]
 
 
-def _periodic(src: _Sources, periodic, q, p, C, pair_t, pair_i, n_src, n):
+def _periodic(src: _Sources, periodic, q, p, carry_len, pair_t, pair_i, n_src, n):
     """(pair id, column) pairs contributed by lags ``k >= q`` (see the module docstring)."""
-    ptr, r, j = _triples(periodic, C)
+    ptr, r, j = _triples(periodic, carry_len)
     pid, pos = _expand(ptr, pair_i)
     r, j = r[pos], j[pos]
     s0 = pair_t[pid] - q - r  # the latest source step of the class
@@ -266,7 +287,7 @@ def _periodic(src: _Sources, periodic, q, p, C, pair_t, pair_i, n_src, n):
     ej, ecls, ec, eu = ej[first], ecls[first], ec[first], eu[first]
     gcode = ej * p + ecls
     codes, gid = np.unique(gcode, return_inverse=True)
-    span = src.L + 2
+    span = src.length + 2
     order = np.lexsort((eu, gid))
     gid, ec, eu = gid[order], ec[order], eu[order]
     sorted_key = gid * span + eu
@@ -282,27 +303,28 @@ def _periodic(src: _Sources, periodic, q, p, C, pair_t, pair_i, n_src, n):
     return rows, ec[at]
 
 
-def _carries(src, A, E, L, C, pair_t, pair_i, n) -> Deps:
+def _carries(src, carry_from_carry, step_sources, length, carry_len, pair_t, pair_i, n) -> Deps:
     """Dependencies of carry element ``pair_i[k]`` after step ``pair_t[k]``, one row per k."""
-    explicit, periodic = _lag_matrices(A, E, L)
+    explicit, periodic = _lag_matrices(carry_from_carry, step_sources, length)
     q, p = len(explicit), len(periodic)
-    P = pair_t.size
-    ptr, k, j = _triples(explicit, C)
+    n_pairs = pair_t.size
+    ptr, k, j = _triples(explicit, carry_len)
     pid, pos = _expand(ptr, pair_i)
     s = pair_t[pid] - k[pos]
     zr = src.row(s, j[pos])
-    # Sources without dependencies (a constant init, consts-free G rows) add nothing.
+    # Sources without dependencies (a constant init, consts-free carry_from_consts rows)
+    # add nothing.
     ok = zr >= 0
     ok[ok] = src.deps.lengths()[zr[ok]] > 0
-    part = D.aggregate(src.deps, pid[ok], zr[ok], (P,), ncols=n)
+    part = D.aggregate(src.deps, pid[ok], zr[ok], (n_pairs,), ncols=n)
     if not periodic:
         return part
-    rows, cols = _periodic(src, periodic, q, p, C, pair_t, pair_i, E.shape[1], n)
+    rows, cols = _periodic(src, periodic, q, p, carry_len, pair_t, pair_i, step_sources.shape[1], n)
     if rows.size == 0:
         return part
     rows = np.concatenate([part.rows(), rows])
     cols = np.concatenate([part.indices, cols])
-    return D.from_coo((P,), n, rows, cols)
+    return D.from_coo((n_pairs,), n, rows, cols)
 
 
 @register("scan")
@@ -316,32 +338,32 @@ def scan(eqn, invals, ctx):
     """
     n_consts, n_carry = scan_layout(eqn)
     length, reverse, body = params(eqn, "length", "reverse", "jaxpr")
-    L, reverse = int(length), bool(reverse)
+    length, reverse = int(length), bool(reverse)
     consts = invals[:n_consts]
     init = invals[n_consts : n_consts + n_carry]
     xs = invals[n_consts + n_carry :]
     shapes = out_shapes(eqn)
     n = max(d.ncols for d in invals)
-    if L == 0:
+    if length == 0:
         return [
             *[_retag(d, n, keep_value=False) for d in init],
             *[D.empty(s, n) for s in shapes[n_carry:]],
         ]
     carry_float = [is_float_aval(v.aval) for v in eqn.outvars[:n_carry]]
     if not any(d.value is not None for d, f in zip(init, carry_float, strict=True) if f):
-        return _relational(body, consts, init, xs, L, reverse, carry_float, shapes, n, ctx)
-    first = L - 1 if reverse else 0
+        return _relational(body, consts, init, xs, length, reverse, carry_float, shapes, n, ctx)
+    first = length - 1 if reverse else 0
     first_xs = [_steps(d, first, 1).with_shape(d.shape[1:]) for d in xs]
     outs = ctx.eval_jaxpr(body, [*consts, *init, *first_xs], ctx)
     outs = [_retag(o, n) for o in outs]
     carry0, ys0 = outs[:n_carry], outs[n_carry:]
-    if L == 1:
+    if length == 1:
         ys = [y.with_shape(s) for y, s in zip(ys0, shapes[n_carry:], strict=True)]
         return [*[_retag(c, n, keep_value=False) for c in carry0], *ys]
-    rest_xs = [_steps(d, 0 if reverse else 1, L - 1) for d in xs]
-    rest_shapes = [*shapes[:n_carry], *[(L - 1, *s[1:]) for s in shapes[n_carry:]]]
+    rest_xs = [_steps(d, 0 if reverse else 1, length - 1) for d in xs]
+    rest_shapes = [*shapes[:n_carry], *[(length - 1, *s[1:]) for s in shapes[n_carry:]]]
     rest = _relational(
-        body, consts, carry0, rest_xs, L - 1, reverse, carry_float, rest_shapes, n, ctx
+        body, consts, carry0, rest_xs, length - 1, reverse, carry_float, rest_shapes, n, ctx
     )
     ys = []
     for y0, yr, s in zip(ys0, rest[n_carry:], shapes[n_carry:], strict=True):
@@ -363,14 +385,14 @@ def _steps(d: Deps, start: int, count: int) -> Deps:
     return D.gather_rows(d, rows, shape)
 
 
-def _relational(body, consts, init, xs, L, reverse, carry_float, shapes, n, ctx) -> list[Deps]:
-    """Steps 1-4 of the module docstring for a scan of ``L >= 1`` steps."""
+def _relational(body, consts, init, xs, length, reverse, carry_float, shapes, n, ctx) -> list[Deps]:
+    """Steps 1-4 of the module docstring for a scan of ``length >= 1`` steps."""
     n_carry = len(init)
     carry_sizes = [d.size if f else 0 for d, f in zip(init, carry_float, strict=True)]
-    C = int(sum(carry_sizes))
-    slice_sizes = [d.size // L if not d.is_empty else 0 for d in xs]
-    S_total = int(sum(slice_sizes))
-    total = n + C + S_total
+    carry_len = int(sum(carry_sizes))
+    slice_sizes = [d.size // length if not d.is_empty else 0 for d in xs]
+    slice_len = int(sum(slice_sizes))
+    total = n + carry_len + slice_len
 
     args = [_retag(c, total) for c in consts]
     off = n
@@ -385,32 +407,53 @@ def _relational(body, consts, init, xs, L, reverse, carry_float, shapes, n, ctx)
 
     carry_out = (
         D.stack([o for o, size in zip(outs[:n_carry], carry_sizes, strict=True) if size])
-        if C
+        if carry_len
         else None
     )
-    G, A, B, _ = _split(carry_out, n, C) if C else (D.empty((0,), n), None, None, S_total)
+    carry_from_consts, carry_from_carry, carry_from_slice, _ = (
+        _split(carry_out, n, carry_len) if carry_len else (D.empty((0,), n), None, None, slice_len)
+    )
     ys_out = outs[n_carry:]
     y_sizes = [o.size for o in ys_out]
-    K = int(sum(y_sizes))
-    Yg, Ya, Yb, _ = _split(
-        _retag(D.stack(ys_out), n + C + S_total) if ys_out else D.empty((0,), total), n, C
+    ys_len = int(sum(y_sizes))
+    ys_from_consts, ys_from_carry, ys_from_slice, _ = _split(
+        _retag(D.stack(ys_out), n + carry_len + slice_len) if ys_out else D.empty((0,), total),
+        n,
+        carry_len,
     )
     init_flat = (
         D.stack([_retag(d, n, False) for d, s in zip(init, carry_sizes, strict=True) if s])
-        if C
+        if carry_len
         else (D.empty((0,), n))
     )
-    src = _Sources(xs, slice_sizes, G, init_flat, L, reverse, n)
+    src = _Sources(xs, slice_sizes, carry_from_consts, init_flat, length, reverse, n)
 
     # Needed carries: every element after the last step, and the elements ys read
-    # before every step (c_(t-1) for t = 0..L-1).
-    read = np.unique(Ya.tocoo().col).astype(np.int64) if C and K else np.zeros(0, np.int64)
-    pair_t = np.concatenate([np.full(C, L - 1), np.repeat(np.arange(-1, L - 1), read.size)])
-    pair_i = np.concatenate([np.arange(C), np.tile(read, L)]).astype(np.int64)
-    if C:
-        eye = _coo(C, np.arange(C), np.arange(C), C)  # (sp.eye_array needs scipy 1.12)
-        E = sp.hstack([B, eye, eye], format="csr")
-        carries = _carries(src, A, sp.csr_array(E), L, C, pair_t.astype(np.int64), pair_i, n)
+    # before every step (c_(t-1) for t = 0..length-1).
+    read = (
+        np.unique(ys_from_carry.tocoo().col).astype(np.int64)
+        if carry_len and ys_len
+        else np.zeros(0, np.int64)
+    )
+    pair_t = np.concatenate(
+        [np.full(carry_len, length - 1), np.repeat(np.arange(-1, length - 1), read.size)]
+    )
+    pair_i = np.concatenate([np.arange(carry_len), np.tile(read, length)]).astype(np.int64)
+    if carry_len:
+        eye = _coo(
+            carry_len, np.arange(carry_len), np.arange(carry_len), carry_len
+        )  # (sp.eye_array needs scipy 1.12)
+        step_sources = sp.hstack([carry_from_slice, eye, eye], format="csr")
+        carries = _carries(
+            src,
+            carry_from_carry,
+            sp.csr_array(step_sources),
+            length,
+            carry_len,
+            pair_t.astype(np.int64),
+            pair_i,
+            n,
+        )
     else:
         carries = D.empty((0,), n)
 
@@ -422,49 +465,78 @@ def _relational(body, consts, init, xs, L, reverse, carry_float, shapes, n, ctx)
             off += size
         else:
             results.append(D.empty(shape, n))
-    results.extend(_ys(src, carries, Ya, Yb, Yg, read, C, L, y_sizes, shapes[n_carry:], n))
+    results.extend(
+        _ys(
+            src,
+            carries,
+            ys_from_carry,
+            ys_from_slice,
+            ys_from_consts,
+            read,
+            carry_len,
+            length,
+            y_sizes,
+            shapes[n_carry:],
+            n,
+        )
+    )
     return results
 
 
-def _ys(src, carries, Ya, Yb, Yg, read, C, L, y_sizes, shapes, n) -> list[Deps]:
-    """``y_t = Ya c_(t-1) ∪ Yb X_t ∪ Yg`` for every step, split into the ys operands."""
-    K = int(sum(y_sizes))
-    if K == 0:
+def _ys(
+    src,
+    carries,
+    ys_from_carry,
+    ys_from_slice,
+    ys_from_consts,
+    read,
+    carry_len,
+    length,
+    y_sizes,
+    shapes,
+    n,
+) -> list[Deps]:
+    """``y_t = ys_from_carry c_(t-1) ∪ ys_from_slice X_t ∪ ys_from_consts`` for every step,
+    split into the ys operands."""
+    ys_len = int(sum(y_sizes))
+    if ys_len == 0:
         return [D.empty(s, n) for s in shapes]
     src_rows = carries.size
-    stacked = D.stack([carries, src.deps, Yg])
+    stacked = D.stack([carries, src.deps, ys_from_consts])
     stacked = _retag(stacked, n, keep_value=False)
     y_start = np.concatenate([[0], np.cumsum(y_sizes)]).astype(np.int64)
-    tau = np.arange(L, dtype=np.int64)
+    tau = np.arange(length, dtype=np.int64)
 
     def dst_rows(m: np.ndarray) -> np.ndarray:
         # Output row of slice element m at step tau (outer) in the stacked ys.
         op = np.searchsorted(y_start, m, side="right") - 1
         k = np.asarray(y_sizes, dtype=np.int64)[op]
         idx = src.step_index(tau)[:, None]
-        return (L * y_start[op] + idx * k + (m - y_start[op])).ravel()
+        return (length * y_start[op] + idx * k + (m - y_start[op])).ravel()
 
     dsts, srcs = [], []
-    if C and Ya.nnz:
-        a = Ya.tocoo()
+    if carry_len and ys_from_carry.nnz:
+        a = ys_from_carry.tocoo()
         pos = np.searchsorted(read, a.col)
         dsts.append(dst_rows(a.row.astype(np.int64)))
-        srcs.append((C + tau[:, None] * read.size + pos[None, :]).ravel())
-    if Yb.nnz:
-        b = Yb.tocoo()
+        srcs.append((carry_len + tau[:, None] * read.size + pos[None, :]).ravel())
+    if ys_from_slice.nnz:
+        b = ys_from_slice.tocoo()
         j = b.col.astype(np.int64)
         dsts.append(dst_rows(b.row.astype(np.int64)))
         srcs.append(src_rows + src.xs_row(tau[:, None], j[None, :]).ravel())
-    if not Yg.is_empty:
-        m = np.flatnonzero(Yg.lengths()).astype(np.int64)
+    if not ys_from_consts.is_empty:
+        m = np.flatnonzero(ys_from_consts.lengths()).astype(np.int64)
         dsts.append(dst_rows(m))
-        srcs.append(np.tile(src_rows + src.deps.size + m, L))
+        srcs.append(np.tile(src_rows + src.deps.size + m, length))
     if dsts:
-        ys = D.aggregate(stacked, np.concatenate(dsts), np.concatenate(srcs), (L * K,), ncols=n)
+        ys = D.aggregate(
+            stacked, np.concatenate(dsts), np.concatenate(srcs), (length * ys_len,), ncols=n
+        )
     else:
-        ys = D.empty((L * K,), n)
+        ys = D.empty((length * ys_len,), n)
     out = []
     for o, shape in enumerate(shapes):
-        rows = np.arange(L * y_start[o], L * y_start[o + 1], dtype=np.int64)
+        rows = np.arange(length * y_start[o], length * y_start[o + 1], dtype=np.int64)
         out.append(D.gather_rows(ys, rows, shape))
     return out

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from asdex_pipe.detection.registry import out_shapes, params, register
+from asdex_pipe.detection.registry import conservative, out_shapes, params, register
 
 # Completes "asdex_pipe sparsity detection ... primitive 'bcoo_...'" in the fallback warning.
 _NOT_EXACT = "meets input-dependent sparse indices or an unsupported layout in"
@@ -54,8 +54,6 @@ def _layout_ok(shape, data_aval, idx_aval):
 
 
 def _run_dense(eqn, invals, ctx, fn, shape):
-    from asdex_pipe.detection.interpreter import conservative
-
     avals = [jax.ShapeDtypeStruct(v.aval.shape, v.aval.dtype) for v in eqn.invars]
     if invals[1].value is None or not _layout_ok(shape, avals[0], avals[1]):
         ctx.warn_unknown(eqn.primitive.name, _NOT_EXACT)
@@ -144,8 +142,6 @@ def bcoo_extract(eqn, invals, ctx):
     """data[k] = dense[indices[k]] (a gather at the constant indices)."""
     idx = invals[0]
     if idx.value is None or len(idx.shape) != 2:
-        from asdex_pipe.detection.interpreter import conservative
-
         ctx.warn_unknown(eqn.primitive.name, _NOT_EXACT)
         return conservative(eqn, invals, ctx)
     n_sparse = idx.shape[-1]

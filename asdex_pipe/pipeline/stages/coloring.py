@@ -4,55 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
-from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.pipeline.context import RunContext
-from asdex_pipe.pipeline.errors import PipelineError
+from asdex_pipe.pipeline.stages.artifacts import load_or_compute, load_required
 from asdex_pipe.pipeline.stages.sparsity import require_sparsity
 
 
-def color_hessian(
-    sparsity: SparsityPattern, algorithm: str, order: str, postprocess: bool
-) -> ColoredPattern:
-    """Color a Hessian pattern for HVP evaluation with any of the four algorithms.
-
-    Column and row colorings (structurally orthogonal groups) treat H as a general matrix;
-    H is symmetric, so a row coloring's groups are column groups too. Either way the result is
-    an ``HVP`` coloring recovered directly, column by column.
-    """
-    from asdex_pipe.coloring import hessian_coloring_from_sparsity, jacobian_coloring_from_sparsity
-
-    if algorithm in ("star", "acyclic"):
-        return hessian_coloring_from_sparsity(
-            sparsity, algorithm=algorithm, order=order, postprocess=postprocess
-        )
-    side = "fwd" if algorithm == "column" else "rev"
-    general = jacobian_coloring_from_sparsity(sparsity, mode=side, order=order)
-    return ColoredPattern(
-        sparsity, general.colors, "HVP", algorithm, general.order, provenance=general.provenance
-    )
-
-
 def run_coloring(ctx: RunContext) -> dict[str, Any]:
-    """Color (or reuse) the pattern; sets ``ctx.coloring``.
+    """Color (or reuse) the pattern with the job's algorithm (any entry of the algorithm
+    table that colors Hessians, see :func:`asdex_pipe.coloring.api.color_for_hvps`); sets
+    ``ctx.coloring``.
 
     Returns:
         ``{"status": ..., "colors": k}``.
     """
+    from asdex_pipe.coloring.api import color_for_hvps
+
     require_sparsity(ctx)
-    key = ctx.coloring_key
-    coloring = None if ctx.spec.force else ctx.store.load("coloring", key)
-    status = "reused"
-    if coloring is None:
-        coloring = color_hessian(
-            ctx.sparsity, ctx.spec.algorithm, ctx.spec.order, ctx.spec.postprocess
-        )
-        coloring.provenance.update(ctx.provenance(key=key, sparsity_key=ctx.sparsity_key))
-        where = ctx.store.save("coloring", key, coloring)
-        status = "computed"
-    else:
-        where = ctx.store.path("coloring", key)
+    spec = ctx.spec
+    coloring, status = load_or_compute(
+        ctx,
+        "coloring",
+        ctx.coloring_key,
+        lambda: color_for_hvps(ctx.sparsity, spec.algorithm, spec.order, spec.postprocess),
+        sparsity_key=ctx.sparsity_key,
+    )
     ctx.coloring = coloring
-    ctx.artifacts["coloring"] = str(where)
     return {"status": status, "colors": coloring.num_colors}
 
 
@@ -64,14 +40,14 @@ def require_coloring(ctx: RunContext) -> None:
     """
     if ctx.coloring is not None:
         return
-    key = ctx.coloring_key
-    coloring = ctx.store.load("coloring", key)
-    if coloring is None:
-        raise PipelineError(
+    ctx.coloring = load_required(
+        ctx,
+        "coloring",
+        ctx.coloring_key,
+        lambda: (
             f"no {ctx.spec.algorithm} coloring artifact (order {ctx.spec.order}) for objective "
             f"{ctx.spec.objective_name!r} with input_shape {list(ctx.spec.input_shape)} in "
             f"{ctx.store.root}; produce it with:\n  " + ctx.rerun_hint("sparsity,coloring")
-        )
-    ctx.coloring = coloring
-    ctx.sparsity = coloring.sparsity
-    ctx.artifacts["coloring"] = str(ctx.store.path("coloring", key))
+        ),
+    )
+    ctx.sparsity = ctx.coloring.sparsity

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from asdex_pipe.pipeline.context import RunContext
-from asdex_pipe.pipeline.errors import PipelineError
+from asdex_pipe.pipeline.stages.artifacts import load_or_compute, load_required
 
 
 def run_sparsity(ctx: RunContext) -> dict[str, Any]:
@@ -16,26 +14,17 @@ def run_sparsity(ctx: RunContext) -> dict[str, Any]:
     Returns:
         ``{"status": "computed" | "reused", "nnz": ...}``.
     """
-    from asdex_pipe.detection import DETECTOR_VERSION, detect_hessian
+    from asdex_pipe.detection import DETECTOR_VERSION
 
-    key = ctx.sparsity_key
-    pattern = None if ctx.spec.force else ctx.store.load("sparsity", key)
-    status = "reused"
-    if pattern is None:
-        # Pytree objectives detect with their data arguments as unknowns (front door).
-        front_door = getattr(ctx.fn, "front_door", None)
-        if front_door is not None:
-            pattern = front_door(np.dtype(ctx.spec.dtype))
-        else:
-            shape = tuple(int(d) for d in ctx.spec.input_shape)
-            pattern = detect_hessian(ctx.fn, shape, np.dtype(ctx.spec.dtype))
-        pattern.provenance.update(ctx.provenance(key=key, detector=DETECTOR_VERSION))
-        where = ctx.store.save("sparsity", key, pattern)
-        status = "computed"
-    else:
-        where = ctx.store.path("sparsity", key)
+    pattern, status = load_or_compute(
+        ctx,
+        "sparsity",
+        ctx.sparsity_key,
+        # Pytree objectives detect with their data arguments as unknowns (their detector).
+        lambda: ctx.objective.hessian_sparsity(ctx.spec.input_shape, ctx.spec.dtype),
+        detector=DETECTOR_VERSION,
+    )
     ctx.sparsity = pattern
-    ctx.artifacts["sparsity"] = str(where)
     return {"status": status, "nnz": pattern.nnz}
 
 
@@ -47,13 +36,13 @@ def require_sparsity(ctx: RunContext) -> None:
     """
     if ctx.sparsity is not None:
         return
-    key = ctx.sparsity_key
-    pattern = ctx.store.load("sparsity", key)
-    if pattern is None:
-        raise PipelineError(
+    ctx.sparsity = load_required(
+        ctx,
+        "sparsity",
+        ctx.sparsity_key,
+        lambda: (
             f"no sparsity artifact for objective {ctx.spec.objective_name!r} with input_shape "
             f"{list(ctx.spec.input_shape)} in {ctx.store.root}; produce it with:\n  "
             + ctx.rerun_hint("sparsity")
-        )
-    ctx.sparsity = pattern
-    ctx.artifacts["sparsity"] = str(ctx.store.path("sparsity", key))
+        ),
+    )
