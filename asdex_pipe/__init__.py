@@ -22,7 +22,14 @@ from asdex_pipe.estimate import hutchinson_diagonal
 
 # The front door: one-array and pytree / argnums / has_aux forms (asdex_pipe.frontdoor).
 from asdex_pipe.frontdoor import (
+    ArgumentTypeError,
     PatternMismatchError,
+    compressed_hessian,
+    compressed_hessian_from_coloring,
+    compressed_jacobian,
+    compressed_jacobian_from_coloring,
+    decompress,
+    decompress_data,
     hessian,
     hessian_coloring,
     hessian_from_coloring,
@@ -47,6 +54,7 @@ from asdex_pipe.verify import (
 )
 
 __all__ = [
+    "ArgumentTypeError",
     "ArtifactError",
     "ColoredPattern",
     "DensePatternError",
@@ -64,6 +72,12 @@ __all__ = [
     "color_cols",
     "color_rows",
     "color_symmetric",
+    "compressed_hessian",
+    "compressed_hessian_from_coloring",
+    "compressed_jacobian",
+    "compressed_jacobian_from_coloring",
+    "decompress",
+    "decompress_data",
     "hessian",
     "hessian_coloring",
     "hessian_coloring_from_sparsity",

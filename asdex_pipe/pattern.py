@@ -566,3 +566,35 @@ class ColoredPattern:
         from asdex_pipe.store import records
 
         return records.load(cls, path, storage_options)
+
+
+# ---------------------------------------------------------------- pytrees
+class _ByIdentity:
+    """A pattern carried as a pytree's static data: hashed and compared by identity, so
+    ``jax.jit`` compiles once per pattern object and never hashes its arrays."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __hash__(self) -> int:
+        return id(self.value)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _ByIdentity) and other.value is self.value
+
+
+def _register_pytrees() -> None:
+    """Patterns are pytrees without leaves, so they pass through ``jax.jit``, ``vmap`` and
+    ``tree.map`` as arguments (their arrays are host data a program is built from, never
+    traced)."""
+    import jax
+
+    for cls in (SparsityPattern, ColoredPattern):
+        jax.tree_util.register_pytree_node(
+            cls, lambda p: ((), _ByIdentity(p)), lambda aux, _: aux.value
+        )
+
+
+_register_pytrees()

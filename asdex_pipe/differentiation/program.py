@@ -47,6 +47,8 @@ class CompressedProgram:
         seeds: ``"constant"``, ``"indexed"`` or ``"auto"``.
         finish: ``(values, arrays) -> out`` inside the program (default: the values).
         arrays: extra device arrays ``finish`` reads, by name.
+        decompress: False: the program returns the compressed products ``B`` (k, L)
+            themselves (the compressed step on its own).
 
     Attributes:
         arrays: every device array the program takes.
@@ -62,6 +64,8 @@ class CompressedProgram:
         seeds: str,
         finish: Callable[[jax.Array, dict[str, Any]], Any] | None = None,
         arrays: dict[str, jax.Array] | None = None,
+        *,
+        decompress: bool = True,
     ):
         plan = device_plan(coloring, length)
         kind = plan["kind"]
@@ -76,6 +80,8 @@ class CompressedProgram:
         def make_program(indexed: bool) -> Callable:
             def program(x, data, arrays):
                 extra, b = body(x, data, arrays["colors"] if indexed else colors)
+                if not decompress:
+                    return extra, b
                 values = apply_plan(kind, arrays, b)
                 return extra, (finish(values, arrays) if finish is not None else values)
 

@@ -1,7 +1,8 @@
 """Public sparse Hessian / Jacobian builders: thin signatures over one builder.
 
-Each checks its options once (:func:`~asdex_pipe.frontdoor.derivative.check_options`)
-and hands everything to :func:`~asdex_pipe.frontdoor.derivative.build`, which returns a
+Each resolves its calling convention (:func:`~asdex_pipe.frontdoor.calls.resolve_call`),
+checks its options once (:func:`~asdex_pipe.frontdoor.derivative.check_options`) and hands
+everything to :func:`~asdex_pipe.frontdoor.derivative.build`, which returns a
 :class:`~asdex_pipe.frontdoor.derivative.SparseDerivative`. :func:`hvp` is the one
 Hessian-vector product with the same calling conventions.
 """
@@ -16,9 +17,11 @@ import jax.numpy as jnp
 
 from asdex_pipe.differentiation.hvp import check_mode, hvp_fn
 from asdex_pipe.frontdoor.bind import bind, bind_data
+from asdex_pipe.frontdoor.calls import resolve_call
 from asdex_pipe.frontdoor.derivative import SparseDerivative, build, check_options
 from asdex_pipe.frontdoor.inputs import input_spec
 from asdex_pipe.pattern import ColoredPattern
+from asdex_pipe.vocabulary import FORMATS, HVP_MODES
 
 __all__ = [
     "SparseDerivative",
@@ -33,24 +36,45 @@ __all__ = [
     "value_and_jacobian_from_coloring",
 ]
 
-
-# ------------------------------------------------------------------ public builders
 _INPUT_DOC = """
-        args: the general form: tuple of sample arguments (pytrees of arrays or
-            ``jax.ShapeDtypeStruct``), instead of ``input_shape``.
-        kwargs: keyword arguments of ``f`` (data; samples as for ``args``).
+        *sample_args, **sample_kwargs: the inputs as ``f`` takes them (asdex's and JAX's
+            convention): sample arrays, pytrees of arrays or ``jax.ShapeDtypeStruct``;
+            one int / tuple of ints / array alone is the seed's one-array form (see
+            :mod:`asdex_pipe.frontdoor.calls` for how a call is read).
+        input_shape: the seed's one-array form by keyword: int, tuple of ints, or a
+            sample array.
+        args: the explicit form: tuple of sample arguments, instead of positional samples.
+        kwargs: keyword arguments of ``f`` (data; samples as for ``args``), instead of
+            keyword samples; needed for a keyword that a builder option also uses.
         argnums: int or tuple of ints, the positional arguments to differentiate.
         has_aux: ``f`` returns ``(output, aux)``; aux is returned alongside, as
             ``jax.grad(f, has_aux=True)`` returns it (leaves computed from the arguments
             as arrays, strings, Python numbers and other leaves unchanged, taken when the
             program is traced).
+        allow_int: accept integer leaves among the differentiated arguments (their
+            derivatives are zero), as ``jax.grad(..., allow_int=True)``.
         structure: ``"tree"`` (blocks nested like ``jax.hessian`` / ``jax.jacobian``;
             the default for the general form) or ``"flat"`` (one matrix over the raveled
-            differentiated arguments, see ``.unravel``; the default for one array)."""
+            differentiated arguments, see ``.unravel``; the default for one array).
+
+    Data arguments (positional outside ``argnums``, keyword arguments) are unknowns to
+    the detector, so the pattern holds for every value of them; non-array leaves among
+    them (Python ints, strings, None...) are static: fixed while tracing, and a call with
+    other static values, other keyword arguments or other shapes builds again for those
+    (as JAX retraces)."""
+
+
+def _from_coloring_mode(mode: str, format: str | None) -> tuple[str, str]:
+    """asdex passes the output format third (``hessian_from_coloring(f, c, "dense")``):
+    a format name where the mode goes is the format."""
+    if mode in FORMATS and mode not in HVP_MODES and format is None:
+        return "fwd_over_rev", mode
+    return mode, format or "bcoo"
 
 
 def hessian(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     mode: str = "fwd_over_rev",
     algorithm: str = "star",
@@ -59,19 +83,18 @@ def hessian(
     chunk_size: int | None = None,
     dtype: Any = None,
     seeds: str = "auto",
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
+    **sample_kwargs: Any,
 ) -> SparseDerivative:
     """Detect the Hessian sparsity of ``f``, color it, and return the Hessian function.
 
     Args:
-        f: scalar function (any size-1 output) of one array of shape ``input_shape``, or
-            of ``*args, **kwargs``.
-        input_shape: the one-array form: int, tuple of ints, or a sample array.
+        f: scalar function (any size-1 output) of one array, or of ``*args, **kwargs``.
         mode: HVP mode (``"fwd_over_rev"``, ``"rev_over_fwd"``, ``"rev_over_rev"``).
         algorithm: ``"star"`` (direct decompression) or ``"acyclic"`` (fewer colors,
             substitution).
@@ -89,21 +112,17 @@ def hessian(
         run once, here; the pattern holds for every value of the data arguments.
 
     Raises:
+        ArgumentTypeError: (a TypeError and a ValueError) inputs of the wrong type.
         DensePatternError: (a ValueError) the Hessian is dense or nearly so and has more
             than 2^24 entries; a smaller dense one is evaluated densely, one HVP per
             column, with a ``UserWarning`` (see :mod:`asdex_pipe.coloring.dense`).
     """
-    options = check_options(
-        "hessian", mode, format, chunk_size, seeds, False, structure, algorithm, order
-    )
-    return build(
-        options, f, input_shape=input_shape, dtype=dtype, args=args, kwargs=kwargs,
-        argnums=argnums, has_aux=has_aux, what="hessian",
-    )  # fmt: skip
+    return _detecting("hessian", False, f, sample_args, sample_kwargs, locals())
 
 
 def value_and_hessian(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     mode: str = "fwd_over_rev",
     algorithm: str = "star",
@@ -112,22 +131,105 @@ def value_and_hessian(
     chunk_size: int | None = None,
     dtype: Any = None,
     seeds: str = "auto",
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
+    **sample_kwargs: Any,
 ) -> SparseDerivative:
     """Like :func:`hessian` but returns ``(f(x), H)`` (``((f, aux), H)`` with
     ``has_aux``), the value taken from the products' primal pass, with ``f``'s output
     shape (``()``, ``(1,)``, ...)."""
+    return _detecting("hessian", True, f, sample_args, sample_kwargs, locals())
+
+
+def jacobian(
+    f: Callable,
+    *sample_args: Any,
+    input_shape: Any = None,
+    mode: str = "auto",
+    order: str = "largest_first",
+    format: str = "bcoo",
+    chunk_size: int | None = None,
+    dtype: Any = None,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+    structure: str | None = None,
+    **sample_kwargs: Any,
+) -> SparseDerivative:
+    """Detect the Jacobian sparsity of ``f``, color it, and return the Jacobian function.
+
+    Args:
+        f: function of one array (or of ``*args, **kwargs``); its output (any pytree) is
+            raveled into m rows.
+        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs),
+            ``"bidirectional"`` (VJPs for some rows, JVPs for the rest) or ``"auto"``
+            (whichever needs fewest products; always forward for complex outputs, which
+            ``"rev"`` and ``"bidirectional"`` refuse).
+        order: vertex order for the coloring.
+        format, chunk_size, dtype: as in :func:`hessian`.{inputs}
+
+    Returns:
+        :class:`SparseDerivative`: ``x -> J`` (m, n), or structured like
+        ``jax.jacobian``'s result (output structure outside, argument structure inside).
+
+    Raises:
+        DensePatternError: (a ValueError) the Jacobian is dense or nearly so and has more
+            than 2^24 entries; a smaller dense one is evaluated densely, one JVP per
+            column or one VJP per row, with a ``UserWarning``.
+    """
+    return _detecting("jacobian", False, f, sample_args, sample_kwargs, locals())
+
+
+def value_and_jacobian(
+    f: Callable,
+    *sample_args: Any,
+    input_shape: Any = None,
+    mode: str = "auto",
+    order: str = "largest_first",
+    format: str = "bcoo",
+    chunk_size: int | None = None,
+    dtype: Any = None,
+    args: Any = None,
+    kwargs: Mapping[str, Any] | None = None,
+    argnums: Any = 0,
+    has_aux: bool = False,
+    allow_int: bool = False,
+    structure: str | None = None,
+    **sample_kwargs: Any,
+) -> SparseDerivative:
+    """Like :func:`jacobian` but ``x -> (f(x), J)``; ``f(x)`` keeps its pytree structure."""
+    return _detecting("jacobian", True, f, sample_args, sample_kwargs, locals())
+
+
+def _detecting(
+    kind: str,
+    with_value: bool,
+    f: Callable,
+    sample_args: tuple,
+    sample_kwargs: Mapping[str, Any],
+    given: dict[str, Any],
+) -> SparseDerivative:
+    """The detecting builders' shared body (``given``: the public function's locals)."""
+    what = f"{'value_and_' if with_value else ''}{kind}"
+    input_shape, args, kwargs = resolve_call(
+        what, sample_args, sample_kwargs, given["input_shape"], given["args"],
+        given["kwargs"], given["argnums"], given["allow_int"],
+    )  # fmt: skip
     options = check_options(
-        "hessian", mode, format, chunk_size, seeds, True, structure, algorithm, order
-    )
+        kind, given["mode"], given["format"], given["chunk_size"],
+        given.get("seeds", "constant"), with_value, given["structure"],
+        given.get("algorithm"), given["order"],
+    )  # fmt: skip
     return build(
-        options, f, input_shape=input_shape, dtype=dtype, args=args, kwargs=kwargs,
-        argnums=argnums, has_aux=has_aux, what="value_and_hessian",
+        options, f, input_shape=input_shape, dtype=given["dtype"], args=args, kwargs=kwargs,
+        argnums=given["argnums"], has_aux=given["has_aux"], allow_int=given["allow_int"],
+        what=what,
     )  # fmt: skip
 
 
@@ -135,7 +237,7 @@ def hessian_from_coloring(
     f: Callable,
     coloring: ColoredPattern,
     mode: str = "fwd_over_rev",
-    format: str = "bcoo",
+    format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -145,23 +247,26 @@ def hessian_from_coloring(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
 ) -> SparseDerivative:
     """Sparse Hessian function from a precomputed ``HVP`` coloring.
 
     Args:
         f: scalar function of one array of ``n`` elements (any shape), or of
-            ``*args, **kwargs`` (then give ``args``).
+            ``*args, **kwargs``.
         coloring: ``ColoredPattern`` of mode ``HVP``, (n, n). A coloring built for
-            structured inputs records them; ``args`` must then match (clear error if not).
-            A detected coloring records the function it was detected for; another
-            ``f`` must have its pattern contained in the coloring's (checked here, or on
-            the first call for structured inputs; see
-            :func:`asdex_pipe.differentiation.reuse.check_function_fits`).
-        mode: HVP mode, one of ``HVP_MODES``.
-        format: ``"bcoo"`` (jit-able, entries in the pattern's row-major order),
-            ``"dense"``, ``"scipy"`` (CSR, outside jit) or ``"values"`` ((nnz,) values in
-            the order of ``coloring.sparsity``).
+            structured inputs records them; the arguments must then match (clear error
+            if not), taken from the first call unless ``args`` are given here. A
+            detected coloring records the function it was detected for; another ``f``
+            must have its pattern contained in the coloring's (checked here, or on the
+            first call for structured inputs; see
+            :func:`asdex_pipe.frontdoor.reuse.check_function_fits`).
+        mode: HVP mode, one of ``HVP_MODES`` (a format name here, asdex's third
+            argument, is taken as ``format``).
+        format: ``"bcoo"`` (the default; jit-able, entries in the pattern's row-major
+            order), ``"dense"``, ``"scipy"`` (CSR, outside jit) or ``"values"`` ((nnz,)
+            values in the order of ``coloring.sparsity``).
         chunk_size: at most this many HVPs at once (None: all colors at once).
         input_shape: optional shape ``x`` must have (otherwise any shape of n elements).
         dtype: optional dtype ``x`` must have.
@@ -171,7 +276,8 @@ def hessian_from_coloring(
             on, the first call made outside ``jax.jit``/``vmap`` runs
             :meth:`SparseDerivative.tune_seeds` (compiles and times both, keeps the
             faster; the choice and timings are in ``.seeds`` / ``.seed_timings``);
-            smaller problems use ``"constant"``.{inputs}
+            smaller problems use ``"constant"``.
+        args, kwargs, argnums, has_aux, allow_int, structure: as in :func:`hessian`.
 
     Returns:
         :class:`SparseDerivative`, ``x -> H`` with ``H`` of shape (n, n) for one array.
@@ -184,18 +290,14 @@ def hessian_from_coloring(
         PatternMismatchError: (a ValueError) a detected coloring whose pattern does not
             contain ``f``'s.
     """
-    options = check_options("hessian", mode, format, chunk_size, seeds, False, structure)
-    return build(
-        options, f, coloring=coloring, input_shape=input_shape, dtype=dtype, args=args,
-        kwargs=kwargs, argnums=argnums, has_aux=has_aux, what="hessian_from_coloring",
-    )  # fmt: skip
+    return _coloring_given("hessian", False, f, coloring, locals())
 
 
 def value_and_hessian_from_coloring(
     f: Callable,
     coloring: ColoredPattern,
     mode: str = "fwd_over_rev",
-    format: str = "bcoo",
+    format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -205,6 +307,7 @@ def value_and_hessian_from_coloring(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
 ) -> SparseDerivative:
     """Like :func:`hessian_from_coloring` but ``x -> (f(x), H)``.
@@ -212,76 +315,7 @@ def value_and_hessian_from_coloring(
     ``f(x)`` comes from the primal computation the HVPs already perform (no extra
     forward pass) and has ``f``'s output shape.
     """
-    options = check_options("hessian", mode, format, chunk_size, seeds, True, structure)
-    return build(
-        options, f, coloring=coloring, input_shape=input_shape, dtype=dtype, args=args,
-        kwargs=kwargs, argnums=argnums, has_aux=has_aux,
-        what="value_and_hessian_from_coloring",
-    )  # fmt: skip
-
-
-def jacobian(
-    f: Callable,
-    input_shape: Any = None,
-    mode: str = "auto",
-    format: str = "bcoo",
-    chunk_size: int | None = None,
-    dtype: Any = None,
-    *,
-    args: Any = None,
-    kwargs: Mapping[str, Any] | None = None,
-    argnums: Any = 0,
-    has_aux: bool = False,
-    structure: str | None = None,
-) -> SparseDerivative:
-    """Detect the Jacobian sparsity of ``f``, color it, and return the Jacobian function.
-
-    Args:
-        f: function of one array of shape ``input_shape`` (or of ``*args, **kwargs``); its
-            output (any pytree) is raveled into m rows.
-        input_shape: int or tuple, or a sample array.
-        mode: ``"fwd"`` (column coloring, JVPs), ``"rev"`` (row coloring, VJPs),
-            ``"bidirectional"`` (VJPs for some rows, JVPs for the rest) or ``"auto"``
-            (whichever needs fewest products; always forward for complex outputs, which
-            ``"rev"`` and ``"bidirectional"`` refuse).
-        format, chunk_size, dtype: as in :func:`hessian`.{inputs}
-
-    Returns:
-        :class:`SparseDerivative`: ``x -> J`` (m, n), or structured like
-        ``jax.jacobian``'s result (output structure outside, argument structure inside).
-
-    Raises:
-        DensePatternError: (a ValueError) the Jacobian is dense or nearly so and has more
-            than 2^24 entries; a smaller dense one is evaluated densely, one JVP per
-            column or one VJP per row, with a ``UserWarning``.
-    """
-    options = check_options("jacobian", mode, format, chunk_size, "constant", False, structure)
-    return build(
-        options, f, input_shape=input_shape, dtype=dtype, args=args, kwargs=kwargs,
-        argnums=argnums, has_aux=has_aux, what="jacobian",
-    )  # fmt: skip
-
-
-def value_and_jacobian(
-    f: Callable,
-    input_shape: Any = None,
-    mode: str = "auto",
-    format: str = "bcoo",
-    chunk_size: int | None = None,
-    dtype: Any = None,
-    *,
-    args: Any = None,
-    kwargs: Mapping[str, Any] | None = None,
-    argnums: Any = 0,
-    has_aux: bool = False,
-    structure: str | None = None,
-) -> SparseDerivative:
-    """Like :func:`jacobian` but ``x -> (f(x), J)``; ``f(x)`` keeps its pytree structure."""
-    options = check_options("jacobian", mode, format, chunk_size, "constant", True, structure)
-    return build(
-        options, f, input_shape=input_shape, dtype=dtype, args=args, kwargs=kwargs,
-        argnums=argnums, has_aux=has_aux, what="value_and_jacobian",
-    )  # fmt: skip
+    return _coloring_given("hessian", True, f, coloring, locals())
 
 
 def jacobian_from_coloring(
@@ -296,6 +330,7 @@ def jacobian_from_coloring(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
 ) -> SparseDerivative:
     """Sparse Jacobian function from a ``JVP`` (column), ``VJP`` (row) or ``JVP+VJP``
@@ -306,18 +341,15 @@ def jacobian_from_coloring(
             (any pytree) is flattened and concatenated into m rows.
         coloring: ``ColoredPattern`` of mode ``JVP`` (products are JVPs), ``VJP``
             (products are VJPs after one forward pass) or ``JVP+VJP`` (both, from one
-            linearization), shape (m, n). Checked against
-            ``f`` as in :func:`hessian_from_coloring` (``PatternMismatchError``).
-        format, chunk_size, input_shape, dtype: as in :func:`hessian_from_coloring`.{inputs}
+            linearization), shape (m, n). Checked against ``f`` as in
+            :func:`hessian_from_coloring` (``PatternMismatchError``).
+        format, chunk_size, input_shape, dtype: as in :func:`hessian_from_coloring`.
+        args, kwargs, argnums, has_aux, allow_int, structure: as in :func:`hessian`.
 
     Returns:
         :class:`SparseDerivative`, ``x -> J`` of shape (m, n) for one array.
     """
-    options = check_options("jacobian", "auto", format, chunk_size, "constant", False, structure)
-    return build(
-        options, f, coloring=coloring, input_shape=input_shape, dtype=dtype, args=args,
-        kwargs=kwargs, argnums=argnums, has_aux=has_aux, what="jacobian_from_coloring",
-    )  # fmt: skip
+    return _coloring_given("jacobian", False, f, coloring, locals())
 
 
 def value_and_jacobian_from_coloring(
@@ -332,15 +364,32 @@ def value_and_jacobian_from_coloring(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     structure: str | None = None,
 ) -> SparseDerivative:
     """Like :func:`jacobian_from_coloring` but ``x -> (f(x), J)``; ``f(x)`` keeps its pytree
     structure and comes from the products' primal computation."""
-    options = check_options("jacobian", "auto", format, chunk_size, "constant", True, structure)
+    return _coloring_given("jacobian", True, f, coloring, locals())
+
+
+def _coloring_given(
+    kind: str, with_value: bool, f: Callable, coloring: ColoredPattern, given: dict[str, Any]
+) -> SparseDerivative:
+    """The ``*_from_coloring`` builders' shared body (``given``: the public locals)."""
+    what = f"{'value_and_' if with_value else ''}{kind}_from_coloring"
+    if kind == "hessian":
+        mode, fmt = _from_coloring_mode(given["mode"], given["format"])
+    else:
+        mode, fmt = "auto", given["format"]
+    options = check_options(
+        kind, mode, fmt, given["chunk_size"], given.get("seeds", "constant"), with_value,
+        given["structure"],
+    )  # fmt: skip
     return build(
-        options, f, coloring=coloring, input_shape=input_shape, dtype=dtype, args=args,
-        kwargs=kwargs, argnums=argnums, has_aux=has_aux,
-        what="value_and_jacobian_from_coloring",
+        options, f, coloring=coloring, input_shape=given["input_shape"],
+        dtype=given["dtype"], args=given["args"], kwargs=given["kwargs"],
+        argnums=given["argnums"], has_aux=given["has_aux"], allow_int=given["allow_int"],
+        what=what,
     )  # fmt: skip
 
 
@@ -404,5 +453,5 @@ def hvp(
     return out
 
 
-for _builder in (hessian, hessian_from_coloring, jacobian, jacobian_from_coloring):
+for _builder in (hessian, jacobian):
     _builder.__doc__ = _builder.__doc__.replace("{inputs}", _INPUT_DOC)

@@ -18,6 +18,7 @@ variants and keeps the faster; ``seeds="auto"`` calls it on the first call made 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -36,7 +37,15 @@ from asdex_pipe.differentiation.formats import FORMAT_TABLE, Layout
 from asdex_pipe.differentiation.program import CompressedProgram
 from asdex_pipe.frontdoor.bind import bind
 from asdex_pipe.frontdoor.detect import pattern_for
-from asdex_pipe.frontdoor.inputs import InputSpec, check_x, input_spec, resolve_inputs
+from asdex_pipe.frontdoor.inputs import (
+    ArgumentTypeError,
+    InputSpec,
+    StructureMismatch,
+    check_x,
+    input_spec,
+    resolve_inputs,
+    structure_key,
+)
 from asdex_pipe.frontdoor.outputs import flatten_output, jacobian_mode, pack_aux, unpack_aux
 from asdex_pipe.frontdoor.reuse import check_function_fits
 from asdex_pipe.indices import index_dtype
@@ -71,6 +80,7 @@ class Options:
         structure: ``"tree"``, ``"flat"`` or None (tree for pytree inputs, flat for one
             array).
         algorithm, order: coloring options when the builder detects and colors.
+        compressed: return the compressed products (k, L) instead of the matrix.
     """
 
     kind: str
@@ -82,6 +92,11 @@ class Options:
     structure: str | None
     algorithm: str | None = None
     order: str | None = None
+    compressed: bool = False
+
+    def compressed_only(self) -> Options:
+        """These options for the compressed products alone (no decompression)."""
+        return dataclasses.replace(self, compressed=True)
 
 
 def check_options(
@@ -124,7 +139,7 @@ def _check_coloring(coloring: Any, kind: str, what: str) -> ColoredPattern:
 
 
 # ------------------------------------------------------------------ eager building
-def _eager() -> Any:
+def eager() -> Any:
     """``jax.ensure_compile_time_eval()`` where a builder runs inside the caller's staging
     trace (``jax.jit``), else a context that does nothing.
 
@@ -180,10 +195,12 @@ class SparseDerivative:
     ):
         # Built eagerly even inside a caller's trace: cached device arrays that were
         # tracers of that trace would leak into every later call (UnexpectedTracerError).
-        with _eager():
+        with eager():
             self._setup(f, coloring, spec, options, input_shape, dtype)
 
     def _setup(self, f, coloring, spec, options, input_shape, dtype) -> None:
+        self.rebuild: Callable[[tuple, Mapping[str, Any]], SparseDerivative] | None = None
+        self._siblings: dict[Any, SparseDerivative] = {}
         self.coloring = coloring
         self.spec = spec
         self.options = options
@@ -221,8 +238,9 @@ class SparseDerivative:
             coloring,
             n if hessian or not forward else m,
             options.seeds if hessian else "constant",
-            finish,
-            {"indices": self.indices} if needs_indices else None,
+            None if options.compressed else finish,
+            {"indices": self.indices} if needs_indices and not options.compressed else None,
+            decompress=not options.compressed,
         )
 
     # ---------------------------------------------------------------- building
@@ -314,10 +332,11 @@ class SparseDerivative:
     def _split(self, args: tuple, kwargs: Mapping[str, Any]) -> tuple[jax.Array, tuple]:
         if self.spec.one_array:
             if len(args) != 1 or kwargs:
-                raise ValueError(
+                raise StructureMismatch(
                     f"this function was built for one array argument, got {len(args)} "
                     f"positional and {len(kwargs)} keyword arguments (build it with args=(...) "
-                    "for several)"
+                    "for several)",
+                    retrace=len(args) == 1,
                 )
             return check_x(args[0], self.n, self.input_shape, self.dtype, self.shape), ()
         x, data = self.spec.split(args, kwargs)
@@ -337,15 +356,29 @@ class SparseDerivative:
         """
         return self._program.tune(*self._split(args, kwargs))
 
+    def _sibling(self, args: tuple, kwargs: Mapping[str, Any]) -> SparseDerivative:
+        """The function built for these arguments' structure (built on first use)."""
+        key = structure_key(args, kwargs)
+        if key not in self._siblings:
+            with eager():
+                self._siblings[key] = self.rebuild(args, kwargs)
+        return self._siblings[key]
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        x, data = self._split(args, kwargs)
+        try:
+            x, data = self._split(args, kwargs)
+        except StructureMismatch as err:
+            if self.rebuild is None or not err.retrace:
+                raise
+            return self._sibling(args, kwargs)(*args, **kwargs)
         if self._format.host_only and isinstance(x, jax.core.Tracer):
             raise ValueError(
                 f"format={self.format!r} builds a host object and cannot run under "
                 "jax.jit/vmap; use format='bcoo', 'dense' or 'values' there"
             )
         (value, aux), out = self._program(x, data)
-        out = self._format.wrap(out, self._layout)
+        if not self.options.compressed:
+            out = self._format.wrap(out, self._layout)
         has_aux = self.spec.has_aux
         if has_aux:
             aux = unpack_aux(aux)
@@ -366,6 +399,7 @@ def build(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
     what: str = "",
 ) -> SparseDerivative:
     """Every public builder's body: resolve the inputs, detect and color unless
@@ -390,19 +424,32 @@ def build(
         ValueError: malformed options, inputs or coloring.
     """
     if not callable(f):
-        raise ValueError(f"{what} needs a callable f, got {type(f).__name__}")
+        raise ArgumentTypeError(f"{what} needs a callable f, got {type(f).__name__}")
     # Detection, plans and device arrays are built eagerly even when a builder is called
     # inside the caller's jax.jit (nothing cached may be a tracer of that trace).
-    with _eager():
+    with eager():
         return _build(
-            options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux, what
-        )
+            options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux,
+            allow_int, what,
+        )  # fmt: skip
 
 
-def _build(options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux, what):
+def _one_sided_mode(sparsity: Any, order: str) -> str:
+    """``"fwd"`` or ``"rev"``, whichever colors with fewer colors (ties: forward), for
+    compressed products, which have one shape only for one-sided colorings."""
+    fwd = _coloring.jacobian_coloring_from_sparsity(sparsity, mode="fwd", order=order)
+    rev = _coloring.jacobian_coloring_from_sparsity(sparsity, mode="rev", order=order)
+    return "fwd" if fwd.num_colors <= rev.num_colors else "rev"
+
+
+def _build(
+    options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_aux, allow_int, what
+):
     hessian = options.kind == "hessian"
     if coloring is None:
-        spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+        spec, trace_dtype = resolve_inputs(
+            input_shape, dtype, args, kwargs, argnums, has_aux, allow_int
+        )
         shape = spec.diff_leaves[0].shape if spec.one_array else None
         try:
             sparsity = pattern_for(options.kind, f, spec, trace_dtype)
@@ -421,6 +468,8 @@ def _build(options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_
             )
         else:
             mode = jacobian_mode(bind(f, spec), spec, options.mode, trace_dtype)
+            if options.compressed and mode == "auto" and not dense:
+                mode = _one_sided_mode(sparsity, options.order or "largest_first")
             coloring = (
                 dense_coloring(sparsity, "jacobian", (sparsity.shape[0], spec.n), mode, what)
                 if dense
@@ -428,9 +477,24 @@ def _build(options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_
                     sparsity, mode=mode, order=options.order or "largest_first"
                 )
             )
-        return SparseDerivative(f, coloring, spec, options, shape, dtype)
+        derivative = SparseDerivative(f, coloring, spec, options, shape, dtype)
+
+        def rebuild(call_args: tuple, call_kwargs: Mapping[str, Any]) -> SparseDerivative:
+            # The call's own arguments are the samples: as JAX retraces for new shapes,
+            # static values or keyword arguments, detection runs again for them.
+            return build(
+                options, f, dtype=dtype, args=call_args, kwargs=call_kwargs,
+                argnums=argnums, has_aux=has_aux, allow_int=allow_int, what=what,
+            )  # fmt: skip
+
+        derivative.rebuild = rebuild
+        return derivative
 
     _check_coloring(coloring, options.kind, what)
+    if options.compressed and coloring.mode == BIDIRECTIONAL:
+        raise ValueError(
+            f"{what}: a bidirectional (JVP+VJP) coloring has no single compressed matrix"
+        )
     shape = None
     if input_shape is None and args is None:
         if coloring.sparsity.provenance.get("input_structure") is not None:
@@ -444,7 +508,7 @@ def _build(options, f, coloring, input_shape, dtype, args, kwargs, argnums, has_
             )
         spec, _ = resolve_inputs(coloring.shape[1], None, None, None, 0, has_aux)
     else:
-        spec, _ = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+        spec, _ = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux, allow_int)
         if spec.one_array:
             shape = spec.diff_leaves[0].shape
             if math.prod(shape) != coloring.shape[1]:
@@ -491,7 +555,7 @@ class _Deferred:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.built is None:
             # The first call may run inside the caller's jax.jit: build eagerly (see build).
-            with _eager():
+            with eager():
                 self.built = self._build(args, kwargs)
         return self.built(*args, **kwargs)
 

@@ -20,7 +20,8 @@ from asdex_pipe.coloring import api as _coloring
 from asdex_pipe.detection import DETECTOR_VERSION, detect_hessian, detect_jacobian
 from asdex_pipe.fingerprint import traced_key
 from asdex_pipe.frontdoor.bind import augmented_function, bind
-from asdex_pipe.frontdoor.inputs import InputSpec, resolve_inputs
+from asdex_pipe.frontdoor.calls import resolve_call
+from asdex_pipe.frontdoor.inputs import ArgumentTypeError, InputSpec, resolve_inputs
 from asdex_pipe.frontdoor.outputs import jacobian_mode, output_only
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from asdex_pipe.vocabulary import JACOBIAN_MODES, ORDERS, SYMMETRIC_ALGORITHMS, check_one_of
@@ -94,7 +95,7 @@ def pattern_for(
             one more trace of ``f``).
     """
     if not callable(f):
-        raise ValueError(f"f must be callable, got {type(f).__name__}")
+        raise ArgumentTypeError(f"f must be callable, got {type(f).__name__}")
     detect = detect_hessian if kind == "hessian" else detect_jacobian
     traced, shape = detected_function(f, spec)
     pattern = detect(traced, shape, dtype)
@@ -106,28 +107,56 @@ def pattern_for(
     return pattern
 
 
+def _spec(
+    what: str, sample_args: tuple, sample_kwargs: Mapping[str, Any], given: dict[str, Any]
+) -> tuple[InputSpec, Any]:
+    """The inputs of a public call in any convention (``given``: its locals)."""
+    input_shape, args, kwargs = resolve_call(
+        what, sample_args, sample_kwargs, given["input_shape"], given["args"],
+        given["kwargs"], given["argnums"], given["allow_int"],
+    )  # fmt: skip
+    return resolve_inputs(
+        input_shape, given["dtype"], args, kwargs, given["argnums"], given["has_aux"],
+        given["allow_int"],
+    )  # fmt: skip
+
+
+def _detected(
+    kind: str, f: Callable, sample_args: tuple, sample_kwargs: Mapping, given: dict
+) -> SparsityPattern:
+    spec, trace_dtype = _spec(f"{kind}_sparsity", sample_args, sample_kwargs, given)
+    return pattern_for(kind, f, spec, trace_dtype)
+
+
 def hessian_sparsity(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     dtype: Any = None,
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
+    **sample_kwargs: Any,
 ) -> SparsityPattern:
     """Global, symmetric Hessian sparsity pattern of a scalar-valued ``f``.
 
     Args:
         f: ``f(x)`` (one array) or ``f(*args, **kwargs)`` returning a scalar (any size-1
             output), or ``(scalar, aux)`` with ``has_aux=True``.
-        input_shape: the one-array form: an int, a tuple of ints, or a sample array.
+        *sample_args, **sample_kwargs: the inputs as ``f`` takes them (see
+            :mod:`asdex_pipe.frontdoor.calls`; one int, tuple of ints or array alone is
+            the one-array form).
+        input_shape: the one-array form by keyword: an int, a tuple of ints, or a sample
+            array.
         dtype: floating dtype for tracing (default float64 where ``f`` allows it).
         args: the general form: tuple of sample arguments, each a pytree of arrays or
             ``jax.ShapeDtypeStruct``; values are never read.
         kwargs: keyword arguments of ``f`` (data, never differentiated).
         argnums: int or tuple of ints, the arguments to differentiate (default 0).
         has_aux: ``f`` returns ``(output, aux)``.
+        allow_int: accept integer leaves among the differentiated arguments.
 
     Returns:
         (n, n) :class:`SparsityPattern` over the raveled differentiated leaves (in
@@ -141,19 +170,20 @@ def hessian_sparsity(
         DensePatternError: (a ValueError) the Hessian is dense or nearly so and too large
             to be worth detecting (see :mod:`asdex_pipe.detection.budget`).
     """
-    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    return pattern_for("hessian", f, spec, trace_dtype)
+    return _detected("hessian", f, sample_args, sample_kwargs, locals())
 
 
 def jacobian_sparsity(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     dtype: Any = None,
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
+    **sample_kwargs: Any,
 ) -> SparsityPattern:
     """Global Jacobian sparsity pattern of ``f``, valid for every input and data value.
 
@@ -168,29 +198,30 @@ def jacobian_sparsity(
         DensePatternError: (a ValueError) the Jacobian is dense or nearly so and too large
             to be worth detecting.
     """
-    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    return pattern_for("jacobian", f, spec, trace_dtype)
+    return _detected("jacobian", f, sample_args, sample_kwargs, locals())
 
 
 def hessian_coloring(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     algorithm: str = "star",
     order: str = "largest_first",
     postprocess: bool = True,
     dtype: Any = None,
     seed: int = 0,
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
+    **sample_kwargs: Any,
 ) -> ColoredPattern:
     """Detect the Hessian pattern of scalar ``f`` and color it.
 
     Args:
-        f, input_shape, dtype, args, kwargs, argnums, has_aux: as in
-            :func:`hessian_sparsity`.
+        f, sample_args, sample_kwargs, input_shape, dtype, args, kwargs, argnums,
+            has_aux, allow_int: as in :func:`hessian_sparsity`.
         algorithm: ``"star"`` or ``"acyclic"``.
         order, postprocess, seed: as in :func:`asdex_pipe.coloring.color_symmetric`
             (``seed``: the random order's RNG seed).
@@ -201,23 +232,24 @@ def hessian_coloring(
     """
     check_one_of(algorithm, SYMMETRIC_ALGORITHMS, "algorithm")
     check_one_of(order, ORDERS, "order")
-    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
-    sparsity = pattern_for("hessian", f, spec, trace_dtype)
+    sparsity = _detected("hessian", f, sample_args, sample_kwargs, locals())
     return _coloring.hessian_coloring_from_sparsity(sparsity, algorithm, order, postprocess, seed)
 
 
 def jacobian_coloring(
     f: Callable,
+    *sample_args: Any,
     input_shape: Any = None,
     mode: str = "auto",
     order: str = "largest_first",
     dtype: Any = None,
     seed: int = 0,
-    *,
     args: Any = None,
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
+    **sample_kwargs: Any,
 ) -> ColoredPattern:
     """Detect the Jacobian pattern of ``f`` and color it (columns for ``"fwd"``, rows for
     ``"rev"``, both for ``"bidirectional"``, the fewest products for ``"auto"``; complex
@@ -228,7 +260,7 @@ def jacobian_coloring(
     """
     check_one_of(mode, JACOBIAN_MODES, "mode")
     check_one_of(order, ORDERS, "order")
-    spec, trace_dtype = resolve_inputs(input_shape, dtype, args, kwargs, argnums, has_aux)
+    spec, trace_dtype = _spec("jacobian_coloring", sample_args, sample_kwargs, locals())
     mode = jacobian_mode(bind(f, spec), spec, mode, trace_dtype)
     sparsity = pattern_for("jacobian", f, spec, trace_dtype)
     return _coloring.jacobian_coloring_from_sparsity(sparsity, mode, order, seed)

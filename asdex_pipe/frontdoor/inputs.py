@@ -37,8 +37,10 @@ import numpy as np
 from asdex_pipe.pattern import SparsityPattern
 
 __all__ = [
+    "ArgumentTypeError",
     "InputSpec",
     "Leaf",
+    "StructureMismatch",
     "check_x",
     "input_spec",
     "is_one_array",
@@ -92,6 +94,88 @@ def detection_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]
     return shape, dt
 
 
+class ArgumentTypeError(TypeError, ValueError):
+    """An argument of the wrong type (a non-callable ``f``, a non-array leaf, an integer
+    leaf to differentiate, a non-integer ``argnums``...). A ``TypeError``, as JAX raises
+    for these, and a ``ValueError``, as asdex_pipe raised before, so both catch it."""
+
+
+class StructureMismatch(ValueError):
+    """A call's arguments have another structure than the function was built for (other
+    pytree structure, shapes, keyword arguments or static values).
+
+    Attributes:
+        retrace: the difference is one JAX retraces for (other keyword arguments, other
+            static values or data structure), so a builder may build again for it; other
+            differentiated arguments, shapes or argument counts are errors.
+    """
+
+    def __init__(self, message: str, *, retrace: bool = False):
+        super().__init__(message)
+        self.retrace = retrace
+
+
+class _Static:
+    """A non-array leaf of a data argument (a Python int, bool, str, None, any object):
+    fixed while tracing, as ``jax.hessian`` fixes the arguments it does not differentiate,
+    and part of the structure, so another value means another build (as JAX retraces).
+    A pytree node without children; equal when the values are."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Static) or type(other.value) is not type(self.value):
+            return False
+        try:
+            return bool(self.value == other.value)
+        except Exception:  # values without a usable ==: the same object only
+            return self.value is other.value
+
+    def __hash__(self) -> int:
+        try:
+            return hash((type(self.value), self.value))
+        except TypeError:
+            return id(self.value)
+
+    def __repr__(self) -> str:
+        return f"static({self.value!r})"
+
+
+jax.tree_util.register_pytree_node(_Static, lambda s: ((), s), lambda s, _: s)
+
+
+def _is_static(value: Any) -> bool:
+    """Non-array leaves that stay Python values: everything but arrays, samples and
+    floating / complex numbers (which are traced as data, as ``jax.jit`` traces them)."""
+    if isinstance(value, jax.ShapeDtypeStruct) or hasattr(value, "shape"):
+        return False
+    return not isinstance(value, float | complex | np.inexact)
+
+
+def _mark_static(tree: Any) -> Any:
+    """``tree`` with its static leaves wrapped in :class:`_Static` (part of the treedef)."""
+    return jax.tree.map(lambda v: _Static(v) if _is_static(v) else v, tree)
+
+
+def structure_key(args: tuple, kwargs: Mapping[str, Any]) -> tuple[str, tuple]:
+    """A hashable key of a call's structure: its pytree structure with the static values,
+    and the shape and dtype of every other leaf (not their values)."""
+    leaves, tree = jax.tree.flatten(_mark_static((tuple(args), dict(kwargs))))
+    return str(tree), tuple((tuple(jnp.shape(v)), str(jnp.result_type(v))) for v in leaves)
+
+
+def _unmark_static(tree: Any) -> Any:
+    """Inverse of :func:`_mark_static`."""
+    return jax.tree.map(
+        lambda v: v.value if isinstance(v, _Static) else v,
+        tree,
+        is_leaf=lambda v: isinstance(v, _Static),
+    )
+
+
 @dataclass(frozen=True)
 class Leaf:
     """Shape and dtype of one array leaf."""
@@ -109,8 +193,10 @@ class Leaf:
         return [list(self.shape), self.dtype.name]
 
 
-def _leaf_of(value: Any, where: str, *, differentiated: bool) -> Leaf:
-    """The :class:`Leaf` of an array, sample or ``jax.ShapeDtypeStruct``; ValueError else."""
+def _leaf_of(value: Any, where: str, *, differentiated: bool, allow_int: bool = False) -> Leaf:
+    """The :class:`Leaf` of an array, sample or ``jax.ShapeDtypeStruct``;
+    :class:`ArgumentTypeError` else (and for an integer leaf to differentiate, unless
+    ``allow_int``)."""
     if isinstance(value, jax.ShapeDtypeStruct) or (
         hasattr(value, "shape") and hasattr(value, "dtype")
     ):
@@ -119,15 +205,16 @@ def _leaf_of(value: Any, where: str, *, differentiated: bool) -> Leaf:
         arr = jnp.asarray(value)  # a Python number as data: JAX's default dtype for it
         shape, dtype = (), np.dtype(arr.dtype)
     else:
-        raise ValueError(
+        raise ArgumentTypeError(
             f"{where} is a {type(value).__name__}, not an array: every leaf of "
             f"{'a differentiated' if differentiated else 'an'} argument must be an array or a "
             "jax.ShapeDtypeStruct"
         )
-    if differentiated and not jnp.issubdtype(dtype, jnp.inexact):
-        raise ValueError(
+    if differentiated and not jnp.issubdtype(dtype, jnp.inexact) and not allow_int:
+        raise ArgumentTypeError(
             f"{where} has dtype {dtype} (shape {shape}): differentiated leaves must be "
-            "floating-point; pass integer arrays as data (outside argnums)"
+            "floating-point; pass integer arrays as data (outside argnums), or allow_int=True "
+            "(their derivatives are zero, as in jax.grad)"
         )
     return Leaf(shape, jax.dtypes.canonicalize_dtype(dtype))
 
@@ -148,9 +235,13 @@ def normalize_argnums(argnums: Any, num_args: int) -> tuple[tuple[int, ...], boo
     try:
         nums = tuple(nums)
     except TypeError:
-        raise ValueError(f"argnums must be an int or a tuple of ints, got {argnums!r}") from None
-    if not nums or any(isinstance(a, bool) or not isinstance(a, int | np.integer) for a in nums):
+        raise ArgumentTypeError(
+            f"argnums must be an int or a tuple of ints, got {argnums!r}"
+        ) from None
+    if not nums:
         raise ValueError(f"argnums must be an int or a non-empty tuple of ints, got {argnums!r}")
+    if any(isinstance(a, bool) or not isinstance(a, int | np.integer) for a in nums):
+        raise ArgumentTypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
     out = []
     for a in nums:
         if not -num_args <= a < num_args:
@@ -200,7 +291,11 @@ class InputSpec:
     @property
     def dtype(self) -> np.dtype:
         """dtype of ``x``: the common type of the differentiated leaves."""
-        return np.dtype(jnp.result_type(*[leaf.dtype for leaf in self.diff_leaves]))
+        inexact = [
+            leaf.dtype for leaf in self.diff_leaves if jnp.issubdtype(leaf.dtype, jnp.inexact)
+        ]
+        # Integer leaves (allow_int) ride in x as floats.
+        return np.dtype(jnp.result_type(*inexact) if inexact else jnp.result_type(float))
 
     @property
     def offsets(self) -> np.ndarray:
@@ -225,7 +320,7 @@ class InputSpec:
 
     def assemble(self, diff: Any, data: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
         """``(args, kwargs)`` of ``f`` from the differentiated object and the data leaves."""
-        others, kwargs = jax.tree.unflatten(self.data_tree, list(data))
+        others, kwargs = _unmark_static(jax.tree.unflatten(self.data_tree, list(data)))
         chosen = (diff,) if self.argnums_is_int else tuple(diff)
         args: list[Any] = list(others)
         for pos, value in sorted(zip(self.argnums, chosen, strict=True)):
@@ -236,11 +331,12 @@ class InputSpec:
         """``(x, data)`` from a call's arguments, checked against the recorded structure.
 
         Raises:
-            ValueError: a different number of positional arguments, another pytree
-                structure, shape or dtype of a leaf, or other keyword arguments.
+            StructureMismatch: (a ValueError) a different number of positional arguments,
+                another pytree structure, shape or dtype of a leaf, other keyword arguments
+                or other static values.
         """
         if len(args) != self.num_args:
-            raise ValueError(
+            raise StructureMismatch(
                 f"f was built for {self.num_args} positional argument(s), got {len(args)}"
             )
         diff = (
@@ -248,7 +344,7 @@ class InputSpec:
         )
         leaves, tree = jax.tree.flatten(diff)
         if tree != self.diff_tree:
-            raise ValueError(
+            raise StructureMismatch(
                 f"the differentiated argument(s) have structure {tree}, but the pattern was "
                 f"built for {self.diff_tree}"
             )
@@ -256,7 +352,7 @@ class InputSpec:
         for i, (value, want) in enumerate(zip(leaves, self.diff_leaves, strict=True)):
             arr = jnp.asarray(value) if not isinstance(value, jax.Array) else value
             if tuple(arr.shape) != want.shape or np.dtype(arr.dtype) != want.dtype:
-                raise ValueError(
+                raise StructureMismatch(
                     f"differentiated leaf {i} has shape {tuple(arr.shape)} and dtype "
                     f"{arr.dtype}, but the pattern was built for shape {want.shape} and dtype "
                     f"{want.dtype}"
@@ -264,17 +360,18 @@ class InputSpec:
             xs.append(arr.reshape(-1).astype(self.dtype))
         x = xs[0] if len(xs) == 1 else jnp.concatenate(xs)
         others = tuple(a for i, a in enumerate(args) if i not in self.argnums)
-        data_leaves, data_tree = jax.tree.flatten((others, dict(kwargs)))
+        data_leaves, data_tree = jax.tree.flatten(_mark_static((others, dict(kwargs))))
         if data_tree != self.data_tree:
-            raise ValueError(
+            raise StructureMismatch(
                 f"the data arguments (positional outside argnums, and keywords) have structure "
-                f"{data_tree}, but the pattern was built for {self.data_tree}"
+                f"{data_tree}, but the pattern was built for {self.data_tree}",
+                retrace=True,
             )
         data = []
         for i, (value, want) in enumerate(zip(data_leaves, self.data_leaves, strict=True)):
             arr = value if isinstance(value, jax.Array) else jnp.asarray(value)
             if tuple(arr.shape) != want.shape:
-                raise ValueError(
+                raise StructureMismatch(
                     f"data leaf {i} has shape {tuple(arr.shape)}, but the pattern was built "
                     f"for shape {want.shape}"
                 )
@@ -350,6 +447,7 @@ def input_spec(
     kwargs: Mapping[str, Any] | None = None,
     argnums: Any = 0,
     has_aux: bool = False,
+    allow_int: bool = False,
 ) -> InputSpec:
     """Record the structure of sample arguments (arrays or ``jax.ShapeDtypeStruct`` leaves).
 
@@ -358,19 +456,27 @@ def input_spec(
         kwargs: keyword arguments (data), a dict of pytrees; None for none.
         argnums: int or tuple of ints, the positional arguments to differentiate.
         has_aux: ``f`` returns ``(output, aux)``.
+        allow_int: accept integer leaves among the differentiated ones (zero derivatives).
+
+    Non-array leaves of the data (Python ints, bools, strings, None, other objects) are
+    static: fixed while tracing and part of the structure. Floating Python numbers are
+    data, traced like arrays.
 
     Raises:
-        ValueError: bad ``argnums``; a non-array or integer leaf in a differentiated
-            argument; no differentiated leaf at all; a non-array data leaf.
+        ArgumentTypeError: (a TypeError and a ValueError) non-int ``argnums``, a
+            non-array or (without ``allow_int``) integer leaf in a differentiated argument.
+        ValueError: ``argnums`` out of range or repeated; no differentiated leaf at all.
     """
     if not isinstance(args, tuple | list):
-        raise ValueError(f"args must be a tuple of positional arguments, got {type(args).__name__}")
+        raise ArgumentTypeError(
+            f"args must be a tuple of positional arguments, got {type(args).__name__}"
+        )
     if kwargs is None:
         kwargs = {}
     if not isinstance(kwargs, Mapping):
-        raise ValueError(f"kwargs must be a dict, got {type(kwargs).__name__}")
+        raise ArgumentTypeError(f"kwargs must be a dict, got {type(kwargs).__name__}")
     if not isinstance(has_aux, bool):
-        raise ValueError(f"has_aux must be True or False, got {has_aux!r}")
+        raise ArgumentTypeError(f"has_aux must be True or False, got {has_aux!r}")
     args = tuple(args)
     nums, is_int = normalize_argnums(argnums, len(args))
     diff = args[nums[0]] if is_int else tuple(args[a] for a in nums)
@@ -379,10 +485,13 @@ def input_spec(
         raise ValueError(f"the differentiated argument(s) (argnums={argnums!r}) hold no arrays")
     base = f"argument {nums[0]}" if is_int else "argnums tuple"
     diff_leaves = tuple(
-        _leaf_of(v, f"leaf {base}{_path_text(p)}", differentiated=True) for p, v in with_path
+        _leaf_of(v, f"leaf {base}{_path_text(p)}", differentiated=True, allow_int=allow_int)
+        for p, v in with_path
     )
     others = tuple(a for i, a in enumerate(args) if i not in nums)
-    data_with_path, data_tree = jax.tree_util.tree_flatten_with_path((others, dict(kwargs)))
+    data_with_path, data_tree = jax.tree_util.tree_flatten_with_path(
+        _mark_static((others, dict(kwargs)))
+    )
     data_leaves = tuple(
         _leaf_of(v, f"data leaf {_path_text(p)}", differentiated=False) for p, v in data_with_path
     )
@@ -414,6 +523,7 @@ def resolve_inputs(
     kwargs: Mapping[str, Any] | None,
     argnums: Any,
     has_aux: bool,
+    allow_int: bool = False,
 ) -> tuple[InputSpec, np.dtype | None]:
     """The :class:`InputSpec` of a call, from either form (checked, no tracing), and the
     dtype detection traces at (None: float64 where ``f`` allows it).
@@ -440,7 +550,7 @@ def resolve_inputs(
     if args is None:
         args = (input_shape,)
     trace_dtype = normalize_input((), dtype)[1]
-    return input_spec(args, kwargs, argnums, has_aux), trace_dtype
+    return input_spec(args, kwargs, argnums, has_aux, allow_int), trace_dtype
 
 
 def check_x(x: Any, n: int, shape: tuple[int, ...] | None, dtype: Any, pattern_shape: tuple) -> Any:

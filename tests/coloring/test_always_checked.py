@@ -89,7 +89,7 @@ def test_broken_star_kernel_raises(monkeypatch, kernel, postprocess):
     with pytest.raises(InvalidColoringError, match="internal error"):
         hessian_coloring_from_sparsity(p, "star", "best", postprocess)
     with pytest.raises(InvalidColoringError, match="internal error"):
-        hessian_coloring(_energy, 8, "star", postprocess=postprocess)
+        hessian_coloring(_energy, 8, algorithm="star", postprocess=postprocess)
 
 
 def test_broken_acyclic_kernel_raises(monkeypatch):
@@ -99,10 +99,10 @@ def test_broken_acyclic_kernel_raises(monkeypatch):
         color_symmetric(cycle, "acyclic")
     monkeypatch.setattr(algorithms, "greedy_acyclic", _one_color)
     with pytest.raises(InvalidColoringError, match=r"internal error.*share color"):
-        hessian_coloring(_energy, 8, "acyclic")
+        hessian_coloring(_energy, 8, algorithm="acyclic")
 
 
 def test_valid_kernels_pass_the_check():
     # The same calls with the real kernels return checked colorings.
     assert color_cols(fam.banded(8, 1)).max() == 2
-    assert hessian_coloring(_energy, 8, "acyclic").num_colors == 2
+    assert hessian_coloring(_energy, 8, algorithm="acyclic").num_colors == 2
