@@ -12,9 +12,11 @@ Seeds come in two variants (see :func:`asdex_pipe.differentiation.compress.seed_
 ``"constant"`` seed vectors compiled into the program, which lets XLA fold their share of
 the work (PDE energy, 10^6 unknowns: 47 ms against 86 ms indexed), and ``"indexed"`` seeds
 built in the program from an int8 color array: no k × n constants, a gain for cheap
-functions (Rosenbrock at 10^6: 2.0 ms against 3.4 ms). Neither wins everywhere, so
-``"auto"`` times both on the first call made outside a trace (from n = 10^4 inputs on;
-smaller problems use ``"constant"``).
+functions (Rosenbrock at 10^6: 2.0 ms against 3.4 ms). Constant seeds cost compile time
+in proportion to their k × n entries (XLA folds them: at n = 10^7 that took minutes), so
+``"auto"`` bounds them by size: constant seeds up to :data:`AUTO_CONSTANT_ENTRIES`
+entries, indexed seeds beyond. It decides before anything is compiled and builds one
+program only; :meth:`CompressedProgram.tune` times both variants where that is wanted.
 """
 
 from __future__ import annotations
@@ -30,9 +32,15 @@ import numpy as np
 from asdex_pipe.differentiation.plans import apply_plan, device_colors, device_plan
 from asdex_pipe.pattern import ColoredPattern
 
-__all__ = ["AUTO_SEEDS_MIN_N", "CompressedProgram"]
+__all__ = ["AUTO_CONSTANT_ENTRIES", "CompressedProgram", "auto_seeds"]
 
-AUTO_SEEDS_MIN_N = 10_000
+#: The most k × n seed entries ``seeds="auto"`` compiles in as constants (8 MiB in float64).
+AUTO_CONSTANT_ENTRIES = 2**20
+
+
+def auto_seeds(num_colors: int, n: int) -> str:
+    """The seed variant ``"auto"`` means for ``num_colors`` seeds of length ``n``."""
+    return "constant" if num_colors * n <= AUTO_CONSTANT_ENTRIES else "indexed"
 
 
 class CompressedProgram:
@@ -44,7 +52,7 @@ class CompressedProgram:
             pytree the caller wants back (the value, aux).
         coloring: the coloring whose products ``body`` computes.
         length: length of one product (n for HVPs and VJPs, m for JVPs).
-        seeds: ``"constant"``, ``"indexed"`` or ``"auto"``.
+        seeds: ``"constant"``, ``"indexed"`` or ``"auto"`` (see :func:`auto_seeds`).
         finish: ``(values, arrays) -> out`` inside the program (default: the values).
         arrays: extra device arrays ``finish`` reads, by name.
         decompress: False: the program returns the compressed products ``B`` (k, L)
@@ -52,7 +60,7 @@ class CompressedProgram:
 
     Attributes:
         arrays: every device array the program takes.
-        seeds: the variant in use (``"auto"`` until :meth:`tune` ran).
+        seeds: the variant in use.
         seed_timings: seconds per variant measured by :meth:`tune`.
     """
 
@@ -71,10 +79,9 @@ class CompressedProgram:
         kind = plan["kind"]
         self.arrays = {k: jnp.asarray(v) for k, v in plan.items() if k != "kind"}
         self.arrays.update(arrays or {})
-        if seeds == "auto" and coloring.shape[1] < AUTO_SEEDS_MIN_N:
-            seeds = "constant"
-        if seeds != "constant":
-            self.arrays["colors"] = device_colors(coloring)
+        if seeds == "auto":
+            seeds = auto_seeds(coloring.num_colors, coloring.shape[1])
+        self._coloring = coloring
         colors = np.asarray(coloring.colors)
 
         def make_program(indexed: bool) -> Callable:
@@ -87,29 +94,30 @@ class CompressedProgram:
 
             return jax.jit(program)
 
-        self.programs = {
-            name: make_program(name == "indexed")
-            for name in ("constant", "indexed")
-            if seeds in (name, "auto")
-        }
+        self._make_program = make_program
+        self.programs = {seeds: make_program(seeds == "indexed")}
+        if seeds == "indexed":
+            self.arrays["colors"] = device_colors(coloring)
         self.seeds = seeds
         self.seed_timings: dict[str, float] = {}
 
     @property
     def program(self) -> Callable:
-        """The jitted program in use ("constant" seeds until an ``"auto"`` program has
-        been tuned)."""
-        return self.programs["constant" if self.seeds == "auto" else self.seeds]
+        """The jitted program in use."""
+        return self.programs[self.seeds]
 
     def tune(self, x: jax.Array, data: tuple) -> dict[str, float]:
         """Compile and time both seed variants at ``(x, data)`` and keep the faster.
 
         Interleaved, best of three (robust to a busy machine). Returns the timings (also
-        in ``seed_timings``); afterwards ``seeds`` names the variant kept. A no-op when
-        only one variant was built.
+        in ``seed_timings``); afterwards ``seeds`` names the variant kept and only its
+        program is kept.
         """
-        if len(self.programs) < 2:
-            return self.seed_timings
+        for name in ("constant", "indexed"):
+            if name not in self.programs:
+                self.programs[name] = self._make_program(name == "indexed")
+        if "colors" not in self.arrays:
+            self.arrays["colors"] = device_colors(self._coloring)
         for program in self.programs.values():
             jax.block_until_ready(program(x, data, self.arrays))
         timings = {name: float("inf") for name in self.programs}
@@ -124,8 +132,5 @@ class CompressedProgram:
         return timings
 
     def __call__(self, x: jax.Array, data: tuple) -> tuple[Any, Any]:
-        """``(extra, out)`` at ``(x, data)``; an ``"auto"`` program is tuned on its first
-        call outside a trace (inside ``jax.jit``/``vmap`` the constant variant runs)."""
-        if self.seeds == "auto" and not isinstance(x, jax.core.Tracer):
-            self.tune(x, data)
+        """``(extra, out)`` at ``(x, data)``."""
         return self.program(x, data, self.arrays)

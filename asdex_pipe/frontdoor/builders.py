@@ -272,11 +272,11 @@ def hessian_from_coloring(
         dtype: optional dtype ``x`` must have.
         seeds: ``"constant"`` (seed vectors compiled into the program, which lets XLA
             fold their share of the work), ``"indexed"`` (built in the program from the
-            colors; cheaper for cheap functions), or ``"auto"``: from n = 10^4 inputs
-            on, the first call made outside ``jax.jit``/``vmap`` runs
-            :meth:`SparseDerivative.tune_seeds` (compiles and times both, keeps the
-            faster; the choice and timings are in ``.seeds`` / ``.seed_timings``);
-            smaller problems use ``"constant"``.
+            colors; cheaper for cheap functions and no compile-time constants), or
+            ``"auto"``: constant up to 2^20 seed entries (colors × n), indexed beyond,
+            decided before anything is compiled (``.seeds`` says which);
+            :meth:`SparseDerivative.tune_seeds` compiles and times both and keeps the
+            faster (timings in ``.seed_timings``).
         args, kwargs, argnums, has_aux, allow_int, structure: as in :func:`hessian`.
 
     Returns:

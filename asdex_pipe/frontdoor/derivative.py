@@ -11,8 +11,8 @@ arguments into the flat vector ``x`` and the data leaves, runs that one jitted p
 composes with ``jax.jit`` and ``jax.vmap`` (except ``format="scipy"``, a host matrix).
 
 Seed tuning is explicit: :meth:`SparseDerivative.tune_seeds` compiles and times both seed
-variants and keeps the faster; ``seeds="auto"`` calls it on the first call made outside
-``jax.jit`` from n = 10^4 inputs on (smaller problems use ``"constant"``).
+variants and keeps the faster; ``seeds="auto"`` picks one by size before anything is
+compiled (:func:`asdex_pipe.differentiation.program.auto_seeds`).
 """
 
 from __future__ import annotations
@@ -321,7 +321,7 @@ class SparseDerivative:
 
     @property
     def seeds(self) -> str:
-        """The seed variant in use (``"auto"`` until tuned)."""
+        """The seed variant in use, ``"constant"`` or ``"indexed"``."""
         return self._program.seeds
 
     @property

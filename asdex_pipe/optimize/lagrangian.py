@@ -217,8 +217,6 @@ class LagrangianHessian:
         if obj_factor.shape != ():
             raise ValueError(f"obj_factor must be a scalar, got shape {obj_factor.shape}")
         if self._program is None:
-            if self.derivative.seeds == "auto" and not isinstance(x, jax.core.Tracer):
-                self.derivative.tune_seeds(x, obj_factor, lagrange)
             derivative, lower = self.derivative, self._lower
             self._program = jax.jit(lambda *a: derivative(*a)[lower])
         return self._program(x, obj_factor, lagrange)
@@ -248,8 +246,7 @@ def lagrangian_hessian_from_coloring(
         input_shape: int, tuple, or a sample array (n elements).
         mode: HVP mode, ``"fwd_over_rev"``, ``"rev_over_fwd"`` or ``"rev_over_rev"``.
         chunk_size: at most this many HVPs at once (None: all colors at once).
-        seeds: as in :func:`asdex_pipe.hessian_from_coloring` (``"auto"`` is tuned on the
-            first call of :meth:`LagrangianHessian.values` from n = 10^4 on).
+        seeds: as in :func:`asdex_pipe.hessian_from_coloring`.
         dtype: the dtype ``x`` will have (default float64).
 
     Returns:

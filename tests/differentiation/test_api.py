@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 from scipy.optimize import rosen_hess
 
+import asdex_pipe
 from asdex_pipe import hessian, hessian_from_coloring, value_and_hessian_from_coloring
 from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
@@ -139,22 +140,20 @@ def test_seed_variants_give_the_same_hessian(seeds, coloring):
     np.testing.assert_allclose(batched[1], rosen_hess(np.asarray(xs[1])), rtol=1e-12)
 
 
-def test_auto_seeds_time_both_variants_once_and_keep_one():
-    n = 10_000  # "auto" tunes from this size on
+def test_auto_seeds_decide_by_size_and_tune_seeds_times_both():
+    n = 10_000
     x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
     fn = hessian(rosenbrock, input_shape=n)
-    assert fn.seeds == "auto"
-    jax.jit(fn)(x)  # under a trace nothing is timed; the constant variant runs
-    assert fn.seeds == "auto" and fn.seed_timings == {}
+    # 3 colors × 10^4: constant seeds, and no other program is built.
+    assert fn.seeds == "constant" and list(fn.programs) == ["constant"]
+    big = hessian_from_coloring(rosenbrock, asdex_pipe.hessian_coloring(rosenbrock, 400_000))
+    assert big.seeds == "indexed"  # 3 × 4·10^5 seed entries > 2^20
     h = fn(x)
-    assert fn.seeds in ("constant", "indexed")
-    assert set(fn.seed_timings) == {"constant", "indexed"}
-    assert all(t > 0 for t in fn.seed_timings.values())
-    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="constant")(x).data)
-    chosen = fn.seeds
-    fn(x)
-    assert fn.seeds == chosen  # tuned once
-    assert hessian_from_coloring(rosenbrock, STAR).seeds == "constant"  # small: no tuning
+    timings = fn.tune_seeds(x)
+    assert set(timings) == {"constant", "indexed"} and all(t > 0 for t in timings.values())
+    assert fn.seeds in ("constant", "indexed") and list(fn.programs) == [fn.seeds]
+    np.testing.assert_allclose(fn(x).data, h.data, rtol=1e-13)
+    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="indexed")(x).data)
 
 
 def test_unknown_seeds_fail_before_detection():

@@ -200,8 +200,8 @@ def test_builder_called_inside_jit_then_reused_outside():
     )
 
 
-def test_auto_seeds_first_call_in_jit_then_tuned_outside():
-    n = 10_000  # "auto" tunes from this size on
+def test_seeds_tuned_after_a_first_call_in_jit():
+    n = 10_000
     f = lambda x: jnp.sum(x[1:] * x[:-1]) + jnp.sum(x**4)  # noqa: E731
     # From sample arguments: the coloring records them and the function is built on its
     # first call, here inside jit.
@@ -209,7 +209,8 @@ def test_auto_seeds_first_call_in_jit_then_tuned_outside():
     fn = hessian_from_coloring(f, coloring, structure="flat")
     x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
     h_jit = jax.jit(fn)(x)
-    assert fn.seeds == "auto"
+    assert fn.seeds == "constant"  # 10^4 × few colors: constant by size
+    fn.tune_seeds(x)
     h = fn(x)
     assert fn.seeds in ("constant", "indexed")
     np.testing.assert_allclose(np.asarray(h.data), np.asarray(h_jit.data), rtol=1e-13)
