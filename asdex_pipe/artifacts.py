@@ -98,7 +98,7 @@ def format_listing(store: ArtifactStore) -> str:
     """Fixed-width table of the store's artifacts, each validated: kind, objective, shape,
     nnz, colors, algorithm/order, mode, dtype, size, age, status (``ok`` or ``CORRUPT``,
     with the reason below the table) and path."""
-    entries = store.entries(validate=True, sizes=True)
+    entries = store.entries(validate=True, sizes=True, include_invalid=True)
     if not entries:
         return f"no artifacts in {store.root}"
     header = (
@@ -166,7 +166,7 @@ def select_artifacts(
             "rm needs a key, a path or a filter (--objective, --shape, --kind, --algorithm, "
             "--corrupt, --older-than); nothing was deleted"
         )
-    entries = store.entries(validate=corrupt)
+    entries = store.entries(validate=corrupt, include_invalid=True)
     want_shape = None if shape is None else tuple(int(d) for d in shape.lower().split("x"))
     cutoff = None if older_than is None else _dt.datetime.now(_dt.UTC) - older_than
 

@@ -180,14 +180,18 @@ class ArtifactStore:
             publish.remove(self.location, f"{kind}/{key}.json")
         raise ArtifactError(f"could not publish {url}: the pointer of {key!r} kept changing")
 
-    def entries(self, *, validate: bool = True, sizes: bool = False) -> list[ArtifactInfo]:
-        """All published artifacts in the store, oldest first.
+    def entries(
+        self, *, validate: bool = False, sizes: bool = False, include_invalid: bool = False
+    ) -> list[ArtifactInfo]:
+        """The published artifacts in the store, oldest first.
 
         Args:
             validate: load each artifact fully (arrays and checksum, O(nnz)) and record why
                 an invalid one is invalid in ``problem``; False reads attributes only, which
-                still marks artifacts whose pointer or attributes are unreadable.
+                still catches artifacts whose pointer or attributes are unreadable.
             sizes: also measure each artifact's bytes (a listing of its files).
+            include_invalid: also return the invalid ones (``problem`` set); by default
+                they are left out.
         """
         out = []
         for kind in KINDS:
@@ -210,6 +214,8 @@ class ArtifactStore:
                     problem = str(exc) or type(exc).__name__
                 if problem is None and validate:
                     problem = self.load_checked(kind, key)[1]
+                if problem is not None and not include_invalid:
+                    continue
                 prov = attrs.get("provenance") if isinstance(attrs.get("provenance"), dict) else {}
                 out.append(
                     ArtifactInfo(
@@ -264,7 +270,7 @@ class ArtifactStore:
         usage: dict[str, dict[str, int]] = {}
         for kind in KINDS:
             usage[kind] = {"count": 0, "bytes": 0, "corrupt": 0}
-        for e in self.entries(validate=False, sizes=True):
+        for e in self.entries(sizes=True, include_invalid=True):
             usage[e.kind]["count"] += 1
             usage[e.kind]["bytes"] += e.size or 0
             usage[e.kind]["corrupt"] += not e.ok
@@ -347,7 +353,7 @@ class ArtifactStore:
         shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
         if mode is not None and mode not in MODES:
             mode = "HVP"
-        entries = self.entries(validate=False)
+        entries = self.entries()
         candidates = [
             e
             for e in entries
