@@ -63,7 +63,14 @@ def _check_index_array(name: str, values: Any) -> np.ndarray:
 
 
 def _fmt_pct(x: float) -> str:
-    return f"{100.0 * x:.1f}%"
+    """A percentage with the digits that tell it from 0% and 100%: 99.998%, not 100.0%."""
+    pct = 100.0 * x
+    if pct in (0.0, 100.0):
+        return f"{pct:.1f}%"
+    digits = 1
+    while digits < 12 and round(pct, digits) in (0.0, 100.0):
+        digits += 1
+    return f"{pct:.{digits}f}%"
 
 
 def _plural(k: int, word: str) -> str:

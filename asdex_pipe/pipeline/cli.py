@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import logging
+import os
 import socket
 import sys
 import time
@@ -19,6 +20,7 @@ from omegaconf import DictConfig
 
 from asdex_pipe.pipeline import schema
 from asdex_pipe.pipeline.errors import PipelineError
+from asdex_pipe.pipeline.progress import format_duration
 
 log = logging.getLogger("asdex_pipe")
 
@@ -68,12 +70,22 @@ def job_jax_config(dtype: str, store: Any, compilation_cache: bool) -> Iterator[
             jax.config.update(name, value)
 
 
+class JobInterrupted(KeyboardInterrupt):
+    """Ctrl-C (SIGINT) during a job, after its ``result.json`` recorded ``interrupted``."""
+
+    def __init__(self, result_path: Path):
+        super().__init__(str(result_path))
+        self.result_path = result_path
+
+
 def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     """Validate ``cfg``, run its stages, write ``result.json`` and return the result dict.
 
     A ``result.json`` with status ``running`` is written first, so a job killed midway still
     leaves its row (the sweep summary reports it as killed). Never raises for pipeline
-    failures: the error goes into the result (``status: failed``).
+    failures: the error goes into the result (``status: failed``; ``rejected: true`` when the
+    config or the store was refused before any work). Ctrl-C records ``status: interrupted``
+    and raises :class:`JobInterrupted`.
     """
     from asdex_pipe.pipeline.summary import write_result
 
@@ -87,20 +99,29 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     write_result(out_dir, result)
     result["status"] = "failed"
     made: dict[str, Any] = {}  # the RunContext, once built, even if a stage then fails
+    interrupted = False
     try:
         _run_stages(cfg, out_dir, result, made)
         result["status"] = "ok"
     except PipelineError as exc:
         result["error"] = str(exc)
+        if "ctx" not in made:
+            result["rejected"] = True
         log.error("error: %s", exc)
+    except KeyboardInterrupt:
+        interrupted = True
+        result["status"] = "interrupted"
+        result["error"] = "interrupted (Ctrl-C / SIGINT)"
     except Exception as exc:  # an unexpected bug: keep the row, show the type
         result["error"] = f"{type(exc).__name__}: {exc}"
         log.exception("unexpected failure")
     finally:
         if "ctx" in made:
-            _fill_result(made["ctx"], result)
+            _fill_result(made["ctx"], result, figures=not interrupted)
         result["wall_s"] = time.perf_counter() - started
         write_result(out_dir, result)
+    if interrupted:
+        raise JobInterrupted(out_dir / "result.json") from None
     if result["status"] == "ok":
         _print_summary(result, out_dir)
     return result
@@ -126,15 +147,15 @@ def _run_stages(
         store = ArtifactStore(cfg.store.root, _plain(cfg.store.storage_options))
     except (ValueError, ImportError) as exc:
         raise PipelineError(f"store.root={cfg.store.root!r}: {exc}") from None
-    with job_jax_config(spec.dtype, store, bool(cfg.store.compilation_cache)):
+    writes = [name for name in spec.stages if STAGES[name].produces]
+    cache = check_store(store, writes) and bool(cfg.store.compilation_cache)
+    with job_jax_config(spec.dtype, store, cache):
         ctx = RunContext(spec, cfg, store, out_dir, resolve_objective(spec))
         made["ctx"] = ctx
         log.info(
-            "asdex_pipe: %s, input_shape=%s (n=%d, %s), coloring=%s/%s, mode=%s",
+            "asdex_pipe: %s, %s, coloring=%s/%s, mode=%s",
             spec.objective_name,
-            list(spec.input_shape),
-            spec.n,
-            spec.dtype,
+            describe_shape(spec),
             spec.algorithm,
             spec.order,
             spec.mode,
@@ -145,7 +166,76 @@ def _run_stages(
             seconds = time.perf_counter() - t0
             result["stages"][name] = {**outcome, "seconds": seconds}
             extras = ", ".join(f"{k}={v}" for k, v in outcome.items() if k != "status")
-            log.info("[%-8s] %-8s %8.3f s  %s", name, outcome["status"], seconds, extras)
+            log.info(
+                "[%-8s] %-8s %9s  %s", name, outcome["status"], format_duration(seconds), extras
+            )
+
+
+def describe_shape(spec: schema.JobSpec) -> str:
+    """The input size as the user set it: ``input_shape=[100] (n=100, float64)``; for a
+    pytree objective whose size argument differs from its flat input, both, e.g.
+    ``input_shape=[100] (flattened: 300 unknowns, float64)``."""
+    given = list(spec.shape_arg or spec.input_shape)
+    if spec.shape_arg is not None and tuple(spec.shape_arg) != tuple(spec.input_shape):
+        return (
+            f"input_shape={given} (the objective's size argument; flattened: {spec.n} "
+            f"unknowns, {spec.dtype})"
+        )
+    return f"input_shape={given} (n={spec.n}, {spec.dtype})"
+
+
+def check_store(store: Any, writing_stages: list[str]) -> bool:
+    """Check, before any work, that a local store can be written; returns whether JAX's
+    compilation cache may live there.
+
+    A job whose stages store artifacts (``writing_stages``) needs a writable root: otherwise
+    one sentence names the path and what to do. A job that only reads (``stages=[verify]``)
+    may use a read-only store, without the compilation cache. ``s3://`` roots are not probed:
+    a probe would cost a PUT and a DELETE per job, and a denied write fails at the first
+    save with one sentence too (see :func:`~.stages.artifacts.load_or_compute`).
+
+    Raises:
+        PipelineError: for an unwritable local root when ``writing_stages`` is not empty.
+    """
+    if not store.location.is_local:
+        return True
+    root = Path(store.root)
+    if not writing_stages and not root.exists():
+        return False  # nothing to read either: the stage says which command produces it
+    problem = _unwritable(root)
+    if problem is None:
+        return True
+    if writing_stages:
+        raise PipelineError(
+            f"store.root={root} is not writable ({problem}), and stages "
+            f"{','.join(writing_stages)} store artifacts there: fix its permissions or choose "
+            "a writable directory with store.root=DIR."
+        )
+    log.info(
+        "note: store.root=%s is read-only (%s): reading artifacts only, without JAX's "
+        "compilation cache",
+        root,
+        problem,
+    )
+    return False
+
+
+def _unwritable(root: Path) -> str | None:
+    """Why files cannot be created in ``root`` and its kind directories; None if they can."""
+    import os
+    import tempfile
+
+    from asdex_pipe.store.artifact_store import KINDS
+
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        for d in [root, *(root / kind for kind in KINDS if (root / kind).is_dir())]:
+            fd, tmp = tempfile.mkstemp(prefix=".write-check-", dir=d)
+            os.close(fd)
+            os.unlink(tmp)
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
 
 
 def _plain(options: Any) -> dict[str, Any]:
@@ -161,13 +251,14 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def _fill_result(ctx: Any, result: dict[str, Any]) -> None:
+def _fill_result(ctx: Any, result: dict[str, Any], figures: bool = True) -> None:
     result["description"] = ctx.description
     if ctx.sparsity is not None:
         result["nnz"] = ctx.sparsity.nnz
     if ctx.coloring is not None:
         result["colors"] = ctx.coloring.num_colors
         result["coloring"]["order"] = ctx.coloring.order
+    if ctx.coloring is not None and figures:
         try:
             from asdex_pipe.pipeline.plots import plot_colored_pattern
 
@@ -182,6 +273,7 @@ def _fill_result(ctx: Any, result: dict[str, Any]) -> None:
 
 
 def _print_summary(result: dict[str, Any], out_dir: Path) -> None:
+    dur = format_duration
     lines = [
         "",
         f"{result['objective']}  n={result['n']}  nnz={result.get('nnz', '?')}  "
@@ -195,15 +287,30 @@ def _print_summary(result: dict[str, Any], out_dir: Path) -> None:
         )
     ev = result.get("evaluate")
     if ev:
-        lines.append(
-            f"  sparse Hessian {ev['sparse_hessian_s'] * 1e3:.3f} ms = "
-            f"{ev['sparse_over_gradient']:.1f}× gradient, {ev['sparse_over_hvp']:.1f}× one HVP "
-            f"({ev['hvps_used']} HVPs instead of {ev['hvps_dense']}); "
-            f"compile {ev['sparse_hessian_compile_s']:.2f} s"
+        constrained = "constraint_violation_x0" in ev
+        what = (
+            "sparse Hessian of the Lagrangian f + Σ c_i (all multipliers 1)"
+            if constrained
+            else "sparse Hessian"
         )
+        lines.append(
+            f"  {what}: {dur(ev['sparse_hessian_s'])} per call, {ev['hvps_used']} HVPs "
+            f"(dense: {ev['hvps_dense']}); compile {dur(ev['sparse_hessian_compile_s'])}"
+        )
+        lines.append(
+            f"    for scale: one gradient {dur(ev['gradient_s'])}, one HVP {dur(ev['hvp_s'])}; "
+            f"the Hessian costs {ev['sparse_over_hvp']:.1f} HVPs' time for "
+            f"{ev['hvps_used']} HVPs' worth of information"
+            + (" (at this size, call overhead dominates)" if ev["hvp_s"] < 1e-4 else "")
+        )
+        if constrained:
+            lines.append(
+                f"  constraints: {ev['constraints']}, largest violation at x0 "
+                f"{ev['constraint_violation_x0']:.3g}"
+            )
         if ev.get("dense_hessian_s") is not None:
             lines.append(
-                f"  dense jax.hessian {ev['dense_hessian_s'] * 1e3:.3f} ms "
+                f"  dense jax.hessian {dur(ev['dense_hessian_s'])} "
                 f"({ev['dense_over_sparse']:.1f}× the sparse one)"
             )
         else:
@@ -211,13 +318,16 @@ def _print_summary(result: dict[str, Any], out_dir: Path) -> None:
         for point in ev.get("hutchinson", [])[-1:]:
             lines.append(
                 f"  Hutchinson diagonal, {point['probes']} probes: relative error "
-                f"{point['relative_error']:.2e} in {point['seconds'] * 1e3:.1f} ms "
+                f"{point['relative_error']:.2e} in {dur(point['seconds'])} "
                 f"(exact sparse diagonal: {ev['hvps_used']} HVPs)"
             )
         for name, run in (ev.get("optimizers") or {}).items():
+            violation = run.get("constraint_violation")
             lines.append(
                 f"  {name:<17} {run['iterations']:>5} it  f={run['f']:.6g}  "
-                f"|g|={run['grad_norm']:.2e}  {run['wall_s']:.2f} s  "
+                f"|g|={run['grad_norm']:.2e}"
+                + ("" if violation is None else f"  violation={violation:.2e}")
+                + f"  {dur(run['wall_s'])}  "
                 f"{'converged' if run['success'] else 'NOT converged'}"
             )
     lines.append(f"  results: {out_dir / 'result.json'}")
@@ -233,13 +343,68 @@ def _hydra_task(cfg: DictConfig) -> None:
     out_dir = Path(HydraConfig.get().runtime.output_dir)
     result = run_job(cfg, out_dir)
     if result["status"] != "ok" and HydraConfig.get().mode == RunMode.RUN:
+        if result.get("rejected"):
+            _remove_run_dir(out_dir)
         sys.exit(1)
 
 
+#: What a refused run leaves in its output directory: Hydra's records, the log, the result.
+_RUN_RECORDS = (".hydra", "asdex_pipe.log", "result.json", ".result.json.tmp")
+
+
+def _remove_run_dir(out_dir: Path) -> None:
+    """Delete what a refused single run wrote (Hydra's config record, one log line, the
+    result), then the directory if that emptied it, and the default layout's
+    ``outputs/<date>/`` parents when left empty; anything else there is left alone."""
+    import shutil
+
+    for handler in logging.getLogger().handlers:  # release the job's log file
+        if isinstance(handler, logging.FileHandler):
+            handler.close()
+    for name in _RUN_RECORDS:
+        path = out_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                path.unlink()
+    try:
+        out_dir.rmdir()  # only when empty
+    except OSError:
+        return
+    if out_dir.parent.parent.name == "outputs":  # hydra.run.dir's default layout
+        for parent in (out_dir.parent, out_dir.parent.parent):
+            try:
+                parent.rmdir()
+            except OSError:
+                return
+
+
 def main() -> None:
-    """Console entry point: run Hydra; a multirun with failed jobs exits with status 1."""
+    """Console entry point: run Hydra; a multirun with failed jobs exits with status 1,
+    Ctrl-C with 130 after one line on stderr; ``--help`` prints the options without Hydra."""
+    if any(arg in ("--help", "-h") for arg in sys.argv[1:]):
+        from asdex_pipe.pipeline.help import help_text
+
+        print(help_text())
+        return
     from asdex_pipe.pipeline.summary import SweepSummaryCallback
 
-    _hydra_task()
+    try:
+        _hydra_task()
+    except KeyboardInterrupt as exc:
+        where = getattr(exc, "result_path", None)
+        print(
+            "interrupted" + (f": {where} records status interrupted" if where else ""),
+            file=sys.stderr,
+        )
+        # Leave at once: an interpreter shutdown while JAX's threads are mid-work (a
+        # compilation, a transfer) can crash. result.json is already written.
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     if SweepSummaryCallback.failed_jobs:
         sys.exit(1)

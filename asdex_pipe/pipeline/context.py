@@ -149,7 +149,8 @@ class RunContext:
 
     def rerun_hint(self, stages: str) -> str:
         """The command that produces the missing upstream artifacts for this job."""
-        shape = ",".join(str(d) for d in self.spec.input_shape)
+        # The shape the user set (a pytree objective's size argument, not its flat size).
+        shape = ",".join(str(d) for d in (self.spec.shape_arg or self.spec.input_shape))
         target = (
             f"objective.fn={self.spec.fn_spec}"
             if self.spec.fn_spec

@@ -24,8 +24,42 @@ def _pyplot():
 def plot_colored_pattern(coloring: ColoredPattern, path: Path, title: str) -> Path:
     """Draw the pattern with each nonzero colored by its column's color; save a PNG.
 
-    Large patterns (more than 200k nonzeros) are drawn as a binned image of the colors instead
-    of one marker per nonzero, so the figure stays cheap.
+    See :func:`colored_pattern_figure` for what the figure shows.
+    """
+    plt = _pyplot()
+    fig = colored_pattern_figure(coloring, title)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def _inset_size(rows: np.ndarray, cols: np.ndarray, n: int) -> int:
+    """Side of the top-left block the inset zooms into: at least 40, enough to show the
+    bands near the top-left corner (twice the largest offset there), at most 1200."""
+    near = (rows < 1200) & (cols < 1200)
+    offset = int(np.max(np.abs(rows[near].astype(np.int64) - cols[near]))) if near.any() else 0
+    return int(min(n, max(40, min(1200, 2 * offset + 2))))
+
+
+def _scatter(ax, rows, cols, colors, cmap, k, cells: int, axes_inches: float):
+    """One square marker per entry, sized to one cell but never under about 1.5 pixels, so
+    single entries stay visible at any n."""
+    cell_points = 72.0 * axes_inches / max(cells, 1)
+    side = max(cell_points, 1.0)  # points; 1 pt is about 1.7 px at 120 dpi
+    return ax.scatter(
+        cols, rows, c=colors, cmap=cmap, vmin=-0.5, vmax=k - 0.5, s=side**2, marker="s",
+        linewidths=0,
+    )  # fmt: skip
+
+
+def colored_pattern_figure(coloring: ColoredPattern, title: str):
+    """The figure of :func:`plot_colored_pattern`.
+
+    Each nonzero is a square colored by the color of its column (row for VJP colorings),
+    sized so single entries stay visible at large n; patterns over 200k nonzeros are drawn
+    as a binned image. An inset zooms into the top-left block (40×40 or larger, to show the
+    bands near the corner) at one marker per entry, and a colorbar maps the colors (one
+    product each) to their numbers.
     """
     plt = _pyplot()
     s = coloring.sparsity
@@ -33,25 +67,15 @@ def plot_colored_pattern(coloring: ColoredPattern, path: Path, title: str) -> Pa
     k = max(coloring.num_colors, 1)
     color_of = coloring.colors[s.rows] if coloring.mode == "VJP" else coloring.colors[s.cols]
     cmap = plt.get_cmap("tab20" if k <= 20 else "turbo", k)
-    fig, ax = plt.subplots(figsize=(6, 6 * max(m, 1) / max(n, 1) if m < n else 6), dpi=120)
+    fig, ax = plt.subplots(figsize=(7.2, 6 * max(m, 1) / max(n, 1) if m < n else 6), dpi=120)
+    axes_inches = 5.0
     if s.nnz <= _MAX_SCATTER_NNZ:
-        size = max(0.5, min(30.0, 2e4 / max(m, n, 1)))
-        ax.scatter(
-            s.cols,
-            s.rows,
-            c=color_of,
-            cmap=cmap,
-            vmin=-0.5,
-            vmax=k - 0.5,
-            s=size,
-            marker="s",
-            linewidths=0,
-        )
+        mappable = _scatter(ax, s.rows, s.cols, color_of, cmap, k, max(m, n), axes_inches)
     else:
         bins_r, bins_c = min(m, _BINS), min(n, _BINS)
         img = np.full((bins_r, bins_c), np.nan)
         img[s.rows.astype(np.int64) * bins_r // m, s.cols.astype(np.int64) * bins_c // n] = color_of
-        ax.imshow(
+        mappable = ax.imshow(
             img, cmap=cmap, vmin=-0.5, vmax=k - 0.5, extent=(0, n, m, 0), interpolation="nearest"
         )
     ax.set_xlim(-0.5, n - 0.5)
@@ -59,10 +83,24 @@ def plot_colored_pattern(coloring: ColoredPattern, path: Path, title: str) -> Pa
     ax.set_xlabel("column j")
     ax.set_ylabel("row i")
     ax.set_title(f"{title}\n{s.nnz} nonzeros, {coloring.num_colors} colors ({coloring.algorithm})")
+    size = _inset_size(s.rows, s.cols, min(m, n))
+    if size < max(m, n):
+        inset = ax.inset_axes([0.56, 0.56, 0.42, 0.42])
+        keep = (s.rows < size) & (s.cols < size)
+        _scatter(inset, s.rows[keep], s.cols[keep], color_of[keep], cmap, k, size, 0.42 * 5.0)
+        inset.set_xlim(-0.5, size - 0.5)
+        inset.set_ylim(size - 0.5, -0.5)
+        inset.set_title(f"top-left {size}×{size}", fontsize=8)
+        inset.tick_params(labelsize=6)
+        inset.set_facecolor("white")
+        ax.indicate_inset_zoom(inset, edgecolor="0.3")
+    bar = fig.colorbar(mappable, ax=ax, fraction=0.046, pad=0.04)
+    label = "HVP" if coloring.mode == "HVP" else coloring.mode
+    bar.set_label(f"color (one {label} each)")
+    if k <= 20:
+        bar.set_ticks(range(k))
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def plot_convergence(runs: dict[str, dict], path: Path, title: str) -> Path:

@@ -56,7 +56,12 @@ class StoreConfig:
 
 @dataclass
 class VerifyConfig:
-    """Verification method and its settings."""
+    """Verification method and its settings.
+
+    method: ``auto`` (dense up to ``dense_max_n``, matvec above), ``dense`` or ``matvec``.
+        ``dense`` builds the n×n ``jax.hessian``; above ``dense_max_n`` it falls back to
+        matvec with a logged note (raise ``verify.dense_max_n`` to insist).
+    """
 
     method: str = "auto"
     num_probes: int = 25
@@ -72,7 +77,8 @@ class EvaluateConfig:
         ``ipopt`` (IPOPT with the exact sparse Lagrangian Hessian; constrained objectives
         solve with their constraints and bounds; needs the ``ipopt`` extra and float64).
     gtol / max_iter: the optimizers' stopping rule.
-    hutchinson_probes: probe counts for the Hutchinson-vs-exact-diagonal study ([] = off).
+    hutchinson_probes: probe counts for the Hutchinson-vs-exact-diagonal study; opt-in, the
+        default ``[]`` runs no study (it costs far more than the rest of the stage).
     """
 
     repeats: int = 5
@@ -80,7 +86,7 @@ class EvaluateConfig:
     optimizer: str = "none"
     gtol: float = 1e-6
     max_iter: int = 500
-    hutchinson_probes: list[int] = field(default_factory=lambda: [4, 16, 64, 256, 1024])
+    hutchinson_probes: list[int] = field(default_factory=list)
 
 
 @dataclass

@@ -160,5 +160,5 @@ class SweepSummaryCallback(Callback):
             return
         csv_path, md_path, failed = summarize_sweep(sweep_dir)
         SweepSummaryCallback.failed_jobs = failed
-        log.info("sweep summary: %s (%d failed)", md_path, failed)
+        # Printed once (a log line as well would show twice on the console).
         print(f"sweep summary: {md_path} and {csv_path.name} ({failed} failed jobs)")

@@ -51,6 +51,14 @@ class ArtifactInfo:
     order: str | None
     mode: str | None
     created: str
+    dtype: str | None = None
+    size: int | None = None
+    problem: str | None = None  # why it is invalid (corrupt, damaged); None when it loads
+
+    @property
+    def ok(self) -> bool:
+        """True when the artifact loads and matches its checksum."""
+        return self.problem is None
 
 
 @dataclass(frozen=True)
@@ -115,19 +123,29 @@ class ArtifactStore:
 
     def load(self, kind: str, key: str) -> SparsityPattern | ColoredPattern | None:
         """The published artifact, or None when absent or invalid (an invalid one is logged)."""
+        artifact, problem = self.load_checked(kind, key)
+        if problem is not None:
+            log.warning("ignoring invalid artifact: %s", problem)
+        return artifact
+
+    def load_checked(
+        self, kind: str, key: str
+    ) -> tuple[SparsityPattern | ColoredPattern | None, str | None]:
+        """``(artifact, None)`` for a valid published artifact, ``(None, None)`` when ``key``
+        is unpublished, ``(None, why)`` when the published one is invalid (damaged pointer or
+        group, failed validation or checksum). Logs nothing: the caller reports ``why``."""
         self._check_kind(kind)
         try:
             pointer = self._pointer(kind, key)
             if pointer is None:
-                return None
+                return None, None
             url = self.location.child(kind, pointer.artifact)
             artifact, attrs = self._load_at(kind, url)
             if attrs["checksum"] != pointer.checksum:
                 raise ArtifactError(f"{url} does not match the checksum its pointer publishes")
-            return artifact
+            return artifact, None
         except (ArtifactError, publish.PointerError) as exc:
-            log.warning("ignoring invalid artifact (it will be recomputed): %s", exc)
-            return None
+            return None, str(exc)
 
     def _load_at(self, kind: str, url: str) -> tuple[Any, dict[str, Any]]:
         from asdex_pipe.store import formats
@@ -154,7 +172,7 @@ class ArtifactStore:
         for _ in range(_PUBLISH_ATTEMPTS):
             if publish.create_once(self.location, f"{kind}/{key}.json", pointer.to_json()):
                 return url
-            if self.load(kind, key) is not None:
+            if self.load_checked(kind, key)[0] is not None:
                 publish.remove(self.location, f"{kind}/{name}", recursive=True)
                 return self.path(kind, key) or url
             # The published one is invalid: withdraw its pointer (its group becomes a
@@ -162,23 +180,43 @@ class ArtifactStore:
             publish.remove(self.location, f"{kind}/{key}.json")
         raise ArtifactError(f"could not publish {url}: the pointer of {key!r} kept changing")
 
-    def entries(self) -> list[ArtifactInfo]:
-        """All published artifacts in the store, oldest first (reads attributes only)."""
+    def entries(
+        self, *, validate: bool = False, sizes: bool = False, include_invalid: bool = False
+    ) -> list[ArtifactInfo]:
+        """The published artifacts in the store, oldest first.
+
+        Args:
+            validate: load each artifact fully (arrays and checksum, O(nnz)) and record why
+                an invalid one is invalid in ``problem``; False reads attributes only, which
+                still catches artifacts whose pointer or attributes are unreadable.
+            sizes: also measure each artifact's bytes (a listing of its files).
+            include_invalid: also return the invalid ones (``problem`` set); by default
+                they are left out.
+        """
         out = []
         for kind in KINDS:
             for name in publish.list_names(self.location, kind):
                 if not name.endswith(".json") or name.startswith("."):
                     continue
                 key = name[: -len(".json")]
+                url = self.location.child(kind, name)
+                problem = None
+                attrs: dict[str, Any] = {}
                 try:
                     pointer = self._pointer(kind, key)
+                    if pointer is None:  # removed meanwhile
+                        continue
                     url = self.location.child(kind, pointer.artifact)
                     attrs = self._attrs(url)
-                except Exception:  # a damaged pointer or group: not listed, `load` says why
+                    if "kind" not in attrs:
+                        raise ArtifactError(f"{url} has no 'kind' attribute")
+                except Exception as exc:  # a damaged pointer or group
+                    problem = str(exc) or type(exc).__name__
+                if problem is None and validate:
+                    problem = self.load_checked(kind, key)[1]
+                if problem is not None and not include_invalid:
                     continue
-                if "kind" not in attrs:
-                    continue
-                prov = attrs.get("provenance") or {}
+                prov = attrs.get("provenance") if isinstance(attrs.get("provenance"), dict) else {}
                 out.append(
                     ArtifactInfo(
                         kind=kind,
@@ -186,15 +224,67 @@ class ArtifactStore:
                         key=key,
                         objective=str(prov.get("objective", "?")),
                         input_shape=tuple(prov.get("input_shape", ())),
-                        nnz=int(attrs.get("nnz", -1)),
+                        nnz=_int(attrs.get("nnz"), -1),
                         colors=attrs.get("num_colors"),
                         algorithm=attrs.get("algorithm"),
                         order=attrs.get("order"),
                         mode=attrs.get("mode"),
                         created=str(prov.get("created", "")),
+                        dtype=prov.get("dtype"),
+                        size=self._size(url) if sizes else None,
+                        problem=problem,
                     )
                 )
         return sorted(out, key=lambda e: e.created)
+
+    def _size(self, url: str) -> int | None:
+        """Bytes under ``url`` (a group or a file); None when it cannot be measured."""
+        try:
+            if self.location.is_local:
+                import os
+
+                if os.path.isfile(url):
+                    return os.path.getsize(url)
+                return sum(
+                    os.path.getsize(os.path.join(d, f))
+                    for d, _, files in os.walk(url)
+                    for f in files
+                )
+            fs, _ = self.location.fs()
+            return int(fs.du(url.split("://", 1)[1], total=True))
+        except Exception:
+            return None
+
+    def remove(self, info: ArtifactInfo) -> None:
+        """Unpublish and delete one artifact: its pointer first (readers stop seeing it at
+        once), then its group."""
+        publish.remove(self.location, f"{info.kind}/{info.key}.json")
+        if info.path.startswith(self.location.url + "/") and info.path.endswith(".zarr"):
+            rel = info.path[len(self.location.url) + 1 :]
+            publish.remove(self.location, rel, recursive=True)
+
+    def disk_usage(self) -> dict[str, dict[str, int]]:
+        """Bytes and counts in the store: ``{"sparsity": {...}, "coloring": {...},
+        "leftovers": {...}, "jax_cache": {...}}``, each ``{"count": c, "bytes": b}``
+        (published artifacts per kind, with ``corrupt`` counted apart)."""
+        usage: dict[str, dict[str, int]] = {}
+        for kind in KINDS:
+            usage[kind] = {"count": 0, "bytes": 0, "corrupt": 0}
+        for e in self.entries(sizes=True, include_invalid=True):
+            usage[e.kind]["count"] += 1
+            usage[e.kind]["bytes"] += e.size or 0
+            usage[e.kind]["corrupt"] += not e.ok
+        left = self.leftovers()
+        usage["leftovers"] = {
+            "count": len(left),
+            "bytes": sum(self._size(item.path) or 0 for item in left),
+        }
+        cache = self.location.child("jax_cache")
+        usage["jax_cache"] = {
+            "count": 0,
+            "bytes": (self._size(cache) or 0) if self.location.is_local else 0,
+        }
+        return usage
 
     def _attrs(self, url: str) -> dict[str, Any]:
         import zarr
@@ -264,28 +354,48 @@ class ArtifactStore:
         if mode is not None and mode not in MODES:
             mode = "HVP"
         entries = self.entries()
-        matches = [
+        candidates = [
             e
             for e in entries
-            if e.kind == kind
+            if e.ok
+            and e.kind == kind
             and e.objective == objective
             and e.input_shape == shape
             and (algorithm is None or e.algorithm == algorithm)
             and (order is None or e.order == order)
             and (mode is None or e.mode == mode)
         ]
-        if not matches:
+        # Newest valid one: a corrupt artifact is never offered (validation is O(nnz) and
+        # only the candidates pay it).
+        match = next(
+            (e for e in reversed(candidates) if self.load_checked(e.kind, e.key)[1] is None), None
+        )
+        if match is None:
             held = [
                 f"{e.kind} {e.input_shape} {e.algorithm or ''}".strip()
                 for e in entries
-                if e.objective == objective
+                if e.objective == objective and e.ok
             ]
+            corrupt = len(candidates)
             raise FileNotFoundError(
                 f"no {kind} artifact for objective {objective!r}, shape {shape}"
                 + (f", algorithm {algorithm!r}" if algorithm else "")
                 + f" in {self.root}; it holds for {objective!r}: {held or 'nothing'}"
+                + (
+                    f" ({corrupt} matching artifact(s) are corrupt: rebuild them with the "
+                    "pipeline, or remove them with `python -m asdex_pipe.artifacts rm --corrupt`)"
+                    if corrupt
+                    else ""
+                )
             )
-        return matches[-1].path
+        return match.path
+
+
+def _int(value: Any, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
 
 
 def _now() -> str:

@@ -49,5 +49,6 @@ def require_coloring(ctx: RunContext) -> None:
             f"{ctx.spec.objective_name!r} with input_shape {list(ctx.spec.input_shape)} in "
             f"{ctx.store.root}; produce it with:\n  " + ctx.rerun_hint("sparsity,coloring")
         ),
+        rebuild="sparsity,coloring",
     )
     ctx.sparsity = ctx.coloring.sparsity

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 
 from asdex_pipe.pipeline.context import RunContext
+from asdex_pipe.pipeline.progress import Progress
 from asdex_pipe.pipeline.stages.coloring import require_coloring
 from asdex_pipe.timing import time_call
 
@@ -36,6 +37,10 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
     x = jnp.asarray(ctx.x0)
     v = jnp.ones_like(x)
 
+    # Progress with an ETA over the stage's steps (a log line every few seconds when slow).
+    steps = 3 + (n <= ecfg.dense_max_n) + bool(ecfg.hutchinson_probes)
+    steps += ecfg.optimizer != "none"
+    progress = Progress("evaluate")
     log.info(
         "  timing the sparse Hessian (%d colors, %d repeats)...", ctx.coloring.num_colors, repeats
     )
@@ -43,8 +48,12 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
     # seed variant (seeds="auto"), which a caller's jax.jit would rule out.
     hess = hessian_from_coloring(f, ctx.coloring, mode=mode)
     t_hess = time_call(hess, x, repeats=repeats)
+    progress.advance(1, steps, "sparse Hessian timed")
     t_grad = time_call(jax.jit(jax.grad(f)), x, repeats=repeats)
+    progress.advance(2, steps, "gradient timed")
     t_hvp = time_call(jax.jit(lambda x, v: hvp(f, x, v, mode=mode)), x, v, repeats=repeats)
+    progress.advance(3, steps, "one HVP timed")
+    done = 3
     figures: dict[str, Any] = {
         "n": n,
         "colors": ctx.coloring.num_colors,
@@ -67,13 +76,18 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
             dense_over_sparse=t_dense.median / t_hess.median,
             dense_skipped=None,
         )
+        done += 1
+        progress.advance(done, steps, "dense jax.hessian timed")
     else:
         figures.update(
             dense_hessian_s=None,
             dense_skipped=f"n={n} > evaluate.dense_max_n={ecfg.dense_max_n}",
         )
+    _constraint_violation(ctx, figures)
     if ecfg.hutchinson_probes:
         _hutchinson(ctx, hess(x), figures)
+        done += 1
+        progress.advance(done, steps, "Hutchinson study")
     if ecfg.optimizer == "trust_ncg":
         _optimizers(ctx, figures)
     elif ecfg.optimizer == "ipopt":
@@ -81,8 +95,30 @@ def run_evaluate(ctx: RunContext) -> dict[str, Any]:
 
         log.info("  IPOPT with the exact sparse Hessian (tol=%g)...", ecfg.gtol)
         figures["optimizers"] = {"ipopt": ipopt_study(ctx, ecfg.gtol, ecfg.max_iter)}
+    progress.clear()
     ctx.figures["evaluate"] = figures
     return {"status": "computed"}
+
+
+def _constraint_violation(ctx: RunContext, figures: dict[str, Any]) -> None:
+    """For a constrained built-in objective: how far x0 is from feasible (the largest bound
+    or constraint violation, 0 when feasible) and the number of constraints. The Hessian the
+    stage times is then the unit-multiplier Lagrangian's, ``f + Σ c_i``."""
+    import numpy as np
+
+    from asdex_pipe.objectives import get_objective
+
+    if ctx.spec.fn_spec:
+        return
+    builtin = get_objective(ctx.spec.objective_name)
+    if getattr(builtin, "problem", None) is None:
+        return
+    p = builtin.problem(ctx.spec.input_shape)
+    x0 = np.asarray(ctx.x0, dtype=np.float64).reshape(p.x0.shape)
+    c = np.asarray(p.constraints(x0), dtype=np.float64).ravel()
+    gaps = [p.cl - c, c - p.cu, p.lb - x0.ravel(), x0.ravel() - p.ub, np.zeros(1)]
+    figures["constraints"] = int(c.size)
+    figures["constraint_violation_x0"] = float(max(np.max(g) for g in gaps if g.size))
 
 
 def _hutchinson(ctx: RunContext, h_at_x: Any, figures: dict[str, Any]) -> None:

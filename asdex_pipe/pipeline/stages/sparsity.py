@@ -45,4 +45,5 @@ def require_sparsity(ctx: RunContext) -> None:
             f"{list(ctx.spec.input_shape)} in {ctx.store.root}; produce it with:\n  "
             + ctx.rerun_hint("sparsity")
         ),
+        rebuild="sparsity",
     )
