@@ -169,6 +169,7 @@ def _fill_result(ctx: Any, result: dict[str, Any]) -> None:
     if ctx.coloring is not None:
         result["colors"] = ctx.coloring.num_colors
         result["coloring"]["order"] = ctx.coloring.order
+    if ctx.coloring is not None and ctx.cfg.get("plots", True):
         try:
             from asdex_pipe.pipeline.plots import plot_colored_pattern
 
