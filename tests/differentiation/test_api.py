@@ -28,8 +28,11 @@ from tests.differentiation.helpers import (
 )
 
 N = 16
+
 _I = np.arange(N)
+
 STAR = hvp_coloring(tridiagonal(N), _I % 3, "star")
+
 ACYCLIC = hvp_coloring(tridiagonal(N), _I % 2, "acyclic")
 
 
@@ -88,19 +91,6 @@ def test_float32_within_rounding(mode, coloring):
     assert np.all(np.abs(np.asarray(h, np.float64) - ref) <= 64 * 1.2e-7 * row_scale)
 
 
-@pytest.mark.parametrize("chunk_size", [1, 2, 5])
-@pytest.mark.parametrize("mode", HVP_MODES)
-def test_chunk_size_gives_same_result(chunk_size, mode):
-    x = _x()
-    full = hessian_from_coloring(rosenbrock, STAR, mode=mode, format="dense")(x)
-    chunked = value_and_hessian_from_coloring(
-        rosenbrock, STAR, mode=mode, format="dense", chunk_size=chunk_size
-    )
-    val, h = chunked(x)
-    np.testing.assert_allclose(h, full, rtol=1e-14)
-    assert float(val) == pytest.approx(float(rosenbrock(x)), rel=1e-14)
-
-
 @pytest.mark.parametrize("mode", HVP_MODES)
 def test_value_and_hessian_multidim_input(mode):
     p = grid5(4, 5)
@@ -125,45 +115,6 @@ def test_value_and_hessian_does_not_run_f_separately():
     fn = value_and_hessian_from_coloring(f, STAR)
     fn(_x())
     assert len(calls) == 1
-
-
-@pytest.mark.parametrize("seeds", ["constant", "indexed"])
-@pytest.mark.parametrize("coloring", [STAR, ACYCLIC], ids=["star", "acyclic"])
-def test_seed_variants_give_the_same_hessian(seeds, coloring):
-    x = _x()
-    ref = rosen_hess(np.asarray(x))
-    for chunk in (None, 2):
-        fn = hessian_from_coloring(
-            rosenbrock, coloring, format="dense", chunk_size=chunk, seeds=seeds
-        )
-        np.testing.assert_allclose(fn(x), ref, rtol=1e-12)
-        np.testing.assert_allclose(jax.jit(fn)(x), ref, rtol=1e-12)
-    xs = jnp.stack([x, x + 0.5])
-    batched = jax.vmap(hessian_from_coloring(rosenbrock, coloring, format="dense", seeds=seeds))(xs)
-    np.testing.assert_allclose(batched[1], rosen_hess(np.asarray(xs[1])), rtol=1e-12)
-
-
-def test_auto_seeds_time_both_variants_once_and_keep_one():
-    n = 10_000  # "auto" tunes from this size on
-    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
-    fn = hessian(rosenbrock, input_shape=n)
-    assert fn.seeds == "auto"
-    jax.jit(fn)(x)  # under a trace nothing is timed; the constant variant runs
-    assert fn.seeds == "auto" and fn.seed_timings == {}
-    h = fn(x)
-    assert fn.seeds in ("constant", "indexed")
-    assert set(fn.seed_timings) == {"constant", "indexed"}
-    assert all(t > 0 for t in fn.seed_timings.values())
-    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="constant")(x).data)
-    chosen = fn.seeds
-    fn(x)
-    assert fn.seeds == chosen  # tuned once
-    assert hessian_from_coloring(rosenbrock, STAR).seeds == "constant"  # small: no tuning
-
-
-def test_unknown_seeds_fail_before_detection():
-    with pytest.raises(ValueError, match="seeds must be one of"):
-        hessian(lambda x: jnp.sum(x**2), input_shape=4, seeds="random")
 
 
 def test_nan_and_inf_propagate():
