@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from jax.experimental import sparse as jsparse
 
 from asdex_pipe import ColoredPattern, SparsityPattern
+from tests.profiles import examples
 
 
 @st.composite
@@ -24,7 +25,7 @@ def tridiagonal(n):
     return SparsityPattern.from_coo(rows, cols, (n, n))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(dense_bool())
 def test_dense_coo_scipy_bcoo_roundtrip(a):
     p = SparsityPattern.from_dense(a)
@@ -37,7 +38,7 @@ def test_dense_coo_scipy_bcoo_roundtrip(a):
     assert np.array_equal(p.T.todense(), a.T)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.integers(0, 4)), max_size=40))
 def test_from_coo_merges_duplicates_and_sorts(pairs):
     rows = [r for r, _ in pairs]

@@ -14,7 +14,13 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 NEEDS_STORE = ("find_artifact(", '"artifacts/')
 # What the store snippets look up, and the pipeline run that stores it.
 STORED = 'find_artifact("rosenbrock", [1000], algorithm="star")'
-STORE_RUN = ("objective=rosenbrock", "n=1000", "coloring=star", "stages=[sparsity,coloring]")
+STORE_RUN = (
+    "objective=rosenbrock",
+    "n=1000",
+    "coloring=star",
+    "stages=[sparsity,coloring]",
+    "plots=false",
+)
 
 
 def _blocks() -> list[str]:

@@ -258,7 +258,7 @@ def _fill_result(ctx: Any, result: dict[str, Any], figures: bool = True) -> None
     if ctx.coloring is not None:
         result["colors"] = ctx.coloring.num_colors
         result["coloring"]["order"] = ctx.coloring.order
-    if ctx.coloring is not None and figures:
+    if ctx.coloring is not None and figures and ctx.cfg.get("plots", True):
         try:
             from asdex_pipe.pipeline.plots import plot_colored_pattern
 

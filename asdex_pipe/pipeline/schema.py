@@ -103,6 +103,8 @@ class PipelineConfig:
     force: bool = False
     n: int | None = None
     dtype: str = "float64"
+    # Draw the PNG figures (pattern, Hutchinson, convergence, sweep plots).
+    plots: bool = True
 
 
 def register() -> None:

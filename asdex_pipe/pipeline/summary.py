@@ -76,8 +76,9 @@ def _cell(value: Any) -> str:
     return str(value).replace("\n", " ").replace("|", "/")
 
 
-def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
-    """Collect every job's result.json under ``sweep_dir`` into summary.csv and summary.md.
+def summarize_sweep(sweep_dir: Path, plots: bool = True) -> tuple[Path, Path, int]:
+    """Collect every job's result.json under ``sweep_dir`` into summary.csv and summary.md,
+    and (``plots``) draw time_vs_n.png and colors_vs_n.png.
 
     Returns:
         (csv path, markdown path, number of failed jobs).
@@ -86,11 +87,12 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
 
     results = [_job_result(job) for job in _job_dirs(sweep_dir)]
     rows = [[_cell(_dig(r, col)) for _, col in SUMMARY_COLUMNS] for r in results]
-    plots = []
-    for name, plot in (("time_vs_n.png", plot_time_vs_n), ("colors_vs_n.png", plot_colors_vs_n)):
+    figures = (("time_vs_n.png", plot_time_vs_n), ("colors_vs_n.png", plot_colors_vs_n))
+    drawn = []
+    for name, plot in figures if plots else ():
         try:
             if plot(results, sweep_dir / name) is not None:
-                plots.append(name)
+                drawn.append(name)
         except Exception as exc:  # a figure must never cost the summary
             log.warning("could not draw %s: %s", name, exc)
     headers = [h for h, _ in SUMMARY_COLUMNS]
@@ -107,7 +109,7 @@ def summarize_sweep(sweep_dir: Path) -> tuple[Path, Path, int]:
         "|" + "---|" * len(headers),
     ]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
-    for name in plots:
+    for name in drawn:
         lines += ["", f"![{name[:-4].replace('_', ' ')}]({name})"]
     md_path.write_text("\n".join(lines) + "\n")
     failed = sum(1 for r in rows if r[1] != "ok")
@@ -158,7 +160,7 @@ class SweepSummaryCallback(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         if not sweep_dir.exists():
             return
-        csv_path, md_path, failed = summarize_sweep(sweep_dir)
+        csv_path, md_path, failed = summarize_sweep(sweep_dir, bool(config.get("plots", True)))
         SweepSummaryCallback.failed_jobs = failed
         # Printed once (a log line as well would show twice on the console).
         print(f"sweep summary: {md_path} and {csv_path.name} ({failed} failed jobs)")

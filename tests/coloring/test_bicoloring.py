@@ -25,6 +25,7 @@ from asdex_pipe import (
     value_and_jacobian,
 )
 from tests.coloring import families as fam
+from tests.profiles import examples
 
 
 def dense_row_and_column(n: int) -> SparsityPattern:
@@ -136,7 +137,7 @@ def test_auto_keeps_one_sided_colorings_when_they_are_as_good():
         assert (cp.mode, cp.algorithm) == ("JVP", "column")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(general_patterns(), st.sampled_from(["largest_first", "natural", "random", "best"]))
 def test_random_patterns_bicolorings_are_valid_and_auto_is_never_worse(pattern, order):
     with warnings.catch_warnings():
@@ -194,7 +195,7 @@ def test_jacobian_of_the_dense_row_and_column_function_is_exact(format):
     x = jnp.linspace(-1.0, 2.0, n, dtype=jnp.float64)
     fn = jacobian(c, n, format=format)
     assert (fn.coloring.mode, fn.coloring.num_colors) == ("JVP+VJP", 3)
-    ref = np.asarray(jax.jacfwd(c)(x))
+    ref = np.asarray(jax.jit(jax.jacfwd(c))(x))
     got = fn(x)
     s = fn.coloring.sparsity
     if format == "values":
@@ -208,7 +209,7 @@ def test_value_jit_chunks_and_from_coloring():
     n = 30
     c = constraint(n)
     x = jnp.linspace(0.5, 1.5, n, dtype=jnp.float64)
-    ref = np.asarray(jax.jacfwd(c)(x))
+    ref = np.asarray(jax.jit(jax.jacfwd(c))(x))
     value, jac = value_and_jacobian(c, n, mode="bidirectional", format="dense", chunk_size=1)(x)
     np.testing.assert_allclose(np.asarray(value), np.asarray(c(x)), rtol=1e-14)
     np.testing.assert_allclose(np.asarray(jac), ref, rtol=1e-13, atol=1e-15)
@@ -227,7 +228,9 @@ def test_pytree_outputs_and_structure():
 
     x = jnp.linspace(-1.0, 1.0, n, dtype=jnp.float64)
     fn = jacobian(f, n, mode="bidirectional", format="dense", structure="flat")
-    ref = jax.jacfwd(lambda y: jnp.concatenate([jnp.ravel(v) for v in jax.tree.leaves(f(y))]))(x)
+    ref = jax.jit(
+        jax.jacfwd(lambda y: jnp.concatenate([jnp.ravel(v) for v in jax.tree.leaves(f(y))]))
+    )(x)
     np.testing.assert_allclose(np.asarray(fn(x)), np.asarray(ref), rtol=1e-13, atol=1e-15)
 
 
@@ -250,5 +253,5 @@ def test_constraint_jacobian_uses_the_bicoloring():
     x = jnp.linspace(-1.0, 1.0, n, dtype=jnp.float64)
     cj = constraint_jacobian(c, n)
     assert (cj.coloring.mode, cj.coloring.num_colors) == ("JVP+VJP", 3)
-    ref = np.asarray(jax.jacfwd(c)(x))
+    ref = np.asarray(jax.jit(jax.jacfwd(c))(x))
     np.testing.assert_allclose(np.asarray(cj.values(x)), ref[cj.rows, cj.cols], rtol=1e-13)

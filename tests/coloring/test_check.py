@@ -14,6 +14,7 @@ from asdex_pipe.coloring import (
 )
 from tests.coloring import families as fam
 from tests.differentiation.helpers import is_acyclic, is_star
+from tests.profiles import examples
 
 
 def test_column_checker_both_directions():
@@ -86,7 +87,7 @@ def colored(draw, symmetric: bool):
     return SparsityPattern.from_dense(a), colors
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(colored(symmetric=False))
 def test_column_and_row_checkers_match_the_definition(case):
     p, colors = case
@@ -104,7 +105,7 @@ def test_column_and_row_checkers_match_the_definition(case):
     assert accepted_rows == accepted
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(colored(symmetric=True), st.sampled_from(["star", "acyclic"]))
 def test_symmetric_checker_matches_the_definition(case, algorithm):
     p, colors = case

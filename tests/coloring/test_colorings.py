@@ -20,6 +20,7 @@ from asdex_pipe.coloring import (
     jacobian_coloring_from_sparsity,
 )
 from tests.coloring import families as fam
+from tests.profiles import examples
 
 FAMILIES = {
     "diagonal": fam.diagonal(30),
@@ -79,7 +80,7 @@ def test_structured_families_column_and_row(family, order):
         check_coloring_rows(pattern, color_rows(pattern, order))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(symmetric_patterns(), st.sampled_from(ORDERS), st.sampled_from(["star", "acyclic"]))
 def test_random_symmetric_patterns(pattern, order, algorithm):
     with warnings.catch_warnings():
@@ -90,7 +91,7 @@ def test_random_symmetric_patterns(pattern, order, algorithm):
     assert ncolors(colors) <= pattern.shape[0]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(general_patterns(), st.sampled_from(ORDERS))
 def test_random_general_patterns(pattern, order):
     with warnings.catch_warnings():

@@ -15,6 +15,7 @@ from asdex_pipe.coloring.graph import adjacency_graph
 from asdex_pipe.coloring.orders import ORDERS, vertex_order
 from asdex_pipe.coloring.star import greedy_star
 from tests.coloring import families as fam
+from tests.profiles import examples
 
 
 @st.composite
@@ -30,7 +31,7 @@ def hubby_patterns(draw):
     return SparsityPattern.from_dense(a)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(hubby_patterns(), st.sampled_from([o for o in ORDERS if o != "best"]))
 def test_hub_path_and_scan_path_give_the_same_star_coloring(pattern, order):
     graph = adjacency_graph(pattern)

@@ -19,6 +19,7 @@ from asdex_pipe import (
     hessian_from_coloring,
 )
 from tests.coloring import families as fam
+from tests.profiles import examples
 
 
 def bilinear(x):
@@ -47,7 +48,7 @@ def test_hessian_with_neutral_colors_is_exact(f, mode):
     n = 24
     x = jnp.asarray(np.random.default_rng(0).normal(size=n))
     h = hessian(f, input_shape=n, mode=mode, format="dense")(x)
-    np.testing.assert_allclose(h, jax.hessian(f)(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h, jax.jit(jax.hessian(f))(x), rtol=1e-12, atol=1e-12)
     check_hessian_correctness(f, x, hessian_coloring(f, input_shape=n), method="dense")
 
 
@@ -77,7 +78,7 @@ def test_colored_pattern_refuses_neutral_diagonal_and_substitution_refuses_neutr
         hessian_from_coloring(lambda x: x[1] * (x[0] + x[2]), acyclic)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(st.integers(2, 20), st.floats(0.05, 0.6), st.integers(0, 2**31))
 def test_random_patterns_without_diagonal_decompress_exactly(n, density, seed):
     rng = np.random.default_rng(seed)

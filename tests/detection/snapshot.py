@@ -7,7 +7,7 @@ change of a detected pattern comes with a version bump (artifact keys depend on 
 same file is checked under every supported JAX, which makes it the test that the zoo's
 patterns are identical across JAX versions.
 
-After a deliberate change, bump ``DETECTOR_VERSION`` in ``asdex_pipe/detection/detect.py``
+After a deliberate change, bump ``DETECTOR_VERSION`` in ``asdex_pipe/detection/api.py``
 and regenerate with::
 
     python -m tests.detection.snapshot --update
@@ -19,12 +19,14 @@ import argparse
 import hashlib
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from asdex_pipe.detection import DETECTOR_VERSION, UnknownPrimitiveWarning
+
 from asdex_pipe import hessian_sparsity, jacobian_sparsity
-from asdex_pipe.detection import DETECTOR_VERSION
 from asdex_pipe.pattern import SparsityPattern
 from tests.zoo import ZOO, ZooCase
 
@@ -52,9 +54,34 @@ def detect(case: ZooCase) -> SparsityPattern:
     return (hessian_sparsity if case.scalar else jacobian_sparsity)(case.f, case.input_shape)
 
 
+# Case name -> its detected pattern, or the exception its detection raised.
+_DETECTED: dict[str, SparsityPattern | Exception] = {}
+
+
+def detect_once(case: ZooCase) -> SparsityPattern:
+    """:func:`detect`, run once per process for each case, with ``UnknownPrimitiveWarning``
+    as an error (a conservative fallback is never a pattern to check or record).
+
+    ``test_zoo.py`` (detected ⊇ numerical) and ``test_snapshot.py`` (detected == snapshot)
+    share this one detection pass; a case whose detection failed (a fallback included)
+    raises the same exception for every caller.
+    """
+    if case.name not in _DETECTED:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UnknownPrimitiveWarning)
+            try:
+                _DETECTED[case.name] = detect(case)
+            except Exception as exc:  # re-raised below, and for every later caller
+                _DETECTED[case.name] = exc
+    got = _DETECTED[case.name]
+    if isinstance(got, Exception):
+        raise got
+    return got
+
+
 def entry(case: ZooCase) -> dict[str, object]:
     """The snapshot entry of one case: shape, nnz (for readable diffs) and digest."""
-    p = detect(case)
+    p = detect_once(case)
     return {"shape": list(p.shape), "nnz": int(p.nnz), "digest": digest(p)}
 
 
@@ -73,18 +100,12 @@ def update() -> None:
             DETECTOR_VERSION stayed the same (bump it first), or when a case falls back
             to a conservative pattern (a missing rule, not a pattern to record).
     """
-    import warnings
-
     import jax
 
-    from asdex_pipe.detection import UnknownPrimitiveWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", UnknownPrimitiveWarning)
-        try:
-            cases = {c.name: entry(c) for c in ZOO}
-        except UnknownPrimitiveWarning as w:
-            raise SystemExit(f"not writing a snapshot of a fallback: {w}") from None
+    try:
+        cases = {c.name: entry(c) for c in ZOO}  # fallbacks are errors there
+    except UnknownPrimitiveWarning as w:
+        raise SystemExit(f"not writing a snapshot of a fallback: {w}") from None
     old = load()
     if old.get("detector_version") == DETECTOR_VERSION:
         stored = old.get("cases", {})
@@ -92,7 +113,7 @@ def update() -> None:
         if changed:
             raise SystemExit(
                 f"patterns changed for {changed} but DETECTOR_VERSION is still "
-                f"{DETECTOR_VERSION!r}: bump it in asdex_pipe/detection/detect.py, then rerun"
+                f"{DETECTOR_VERSION!r}: bump it in asdex_pipe/detection/api.py, then rerun"
             )
     header = {
         "detector_version": DETECTOR_VERSION,

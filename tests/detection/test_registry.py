@@ -30,3 +30,15 @@ def test_version_specific_names_match_the_installed_version():
         assert name in RULES, name
         expected = new if versions.startswith("jax >= 0.11") else not new
         assert (name in known) == expected, (name, versions, jax.__version__)
+
+
+def test_registry_covers_the_issue_families():
+    for name in [
+        "sin", "integer_pow", "select_n", "convert_element_type", "reshape", "pad", "gather",
+        "scatter-add", "dynamic_slice", "reduce_sum", "cumsum", "sort", "top_k", "dot_general",
+        "conv_general_dilated", "reduce_window_max", "select_and_scatter_add", "cholesky",
+        "eigh", "svd", "qr", "lu", "triangular_solve", "fft", "jit", "custom_jvp_call",
+        "custom_vjp_call", "cond", "while", "scan", "custom_linear_solve", "bcoo_dot_general",
+        "bcoo_todense",
+    ]:  # fmt: skip
+        assert name in RULES, name

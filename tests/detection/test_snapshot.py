@@ -3,7 +3,9 @@
 Under every supported JAX: no zoo case may fall back to a conservative pattern
 (``UnknownPrimitiveWarning`` is an error here), and every case's pattern must equal the
 snapshot's, so the patterns are identical across JAX versions and cannot change without a
-``DETECTOR_VERSION`` bump (see ``tests/detection/snapshot.py``).
+``DETECTOR_VERSION`` bump (see ``tests/detection/snapshot.py``). The patterns come from
+the one detection pass per case shared with ``test_zoo.py``
+(:func:`~tests.detection.snapshot.detect_once`, which turns fallbacks into errors itself).
 """
 
 from __future__ import annotations

@@ -1,11 +1,14 @@
-"""Every zoo function: detected ⊇ numerical pattern, and == where the case is exact."""
+"""Every zoo function: detected ⊇ numerical pattern, and == where the case is exact.
+
+The detected patterns come from the one detection pass per case that ``test_snapshot.py``
+shares (:func:`tests.detection.snapshot.detect_once`, fallbacks as errors)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from tests.detection.snapshot import detect_once
 from tests.numerical import assert_superset, numerical_hessian_pattern, numerical_jacobian_pattern
 from tests.zoo import ZOO, scalar_cases
 
@@ -23,8 +26,7 @@ def test_zoo_is_large_and_well_formed():
 
 @pytest.mark.parametrize("c", ZOO, ids=lambda c: c.name)
 def test_detected_contains_numerical(c):
-    detect = hessian_sparsity if c.scalar else jacobian_sparsity
-    detected = detect(c.f, c.input_shape)
+    detected = detect_once(c)
     numerical = (numerical_hessian_pattern if c.scalar else numerical_jacobian_pattern)(
         c.f, c.input_shape
     )

@@ -40,7 +40,7 @@ def test_dense_hessian_is_evaluated_densely(low_budget, format):
     assert record[0].filename == __file__  # points at the caller
     assert (fn.coloring.mode, fn.coloring.num_colors, fn.coloring.nnz) == ("HVP", n, n * n)
     got = fn(x)
-    ref = np.asarray(jax.hessian(dense_hessian)(x))
+    ref = np.asarray(jax.jit(jax.hessian(dense_hessian))(x))
     if format == "values":
         got = np.asarray(got).reshape(n, n)  # row-major over every entry
     elif format != "dense":
@@ -55,7 +55,7 @@ def test_value_and_hessian_and_chunks(low_budget):
         fn = value_and_hessian(dense_hessian, n, format="dense", chunk_size=7)
     value, h = fn(x)
     np.testing.assert_allclose(value, dense_hessian(x), rtol=1e-13)
-    np.testing.assert_allclose(h, jax.hessian(dense_hessian)(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(h, jax.jit(jax.hessian(dense_hessian))(x), rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -67,11 +67,13 @@ def test_dense_jacobian_takes_the_cheaper_or_requested_side(low_budget, mode, si
     with pytest.warns(UserWarning, match=f"evaluated densely with {count} {side}s"):
         fn = jacobian(dense_jacobian, n, mode=mode, format="dense")
     assert (fn.coloring.mode, fn.coloring.num_colors) == (side, count)
-    np.testing.assert_allclose(fn(x), jax.jacfwd(dense_jacobian)(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        fn(x), jax.jit(jax.jacfwd(dense_jacobian))(x), rtol=1e-12, atol=1e-12
+    )
     with pytest.warns(UserWarning):
         value, jac = value_and_jacobian(dense_jacobian, n, mode=mode, format="dense")(x)
     np.testing.assert_allclose(value, dense_jacobian(x), rtol=1e-13)
-    np.testing.assert_allclose(jac, jax.jacfwd(dense_jacobian)(x), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(jac, jax.jit(jax.jacfwd(dense_jacobian))(x), rtol=1e-12, atol=1e-12)
 
 
 def test_dense_route_with_pytree_inputs(low_budget):
@@ -82,7 +84,7 @@ def test_dense_route_with_pytree_inputs(low_budget):
     with pytest.warns(UserWarning, match="evaluated densely with 25 HVPs"):
         fn = hessian(loss, args=(params, 2.0), format="dense")
     got = fn(params, 2.0)
-    ref = jax.hessian(loss)(params, 2.0)
+    ref = jax.jit(jax.hessian(loss))(params, 2.0)
     for a in ("w", "b"):
         for b in ("w", "b"):
             np.testing.assert_allclose(got[a][b], ref[a][b], rtol=1e-12)

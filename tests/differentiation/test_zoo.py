@@ -87,7 +87,7 @@ def _hessian_colorings(name: str) -> dict[str, ColoredPattern]:
 
 def _reference_hessian(case, x):
     n = x.size
-    return np.asarray(jax.hessian(case.f)(x), dtype=np.float64).reshape(n, n)
+    return np.asarray(jax.jit(jax.hessian(case.f))(x), dtype=np.float64).reshape(n, n)
 
 
 def _assert_hessian_close(h, ref, dtype):
@@ -180,7 +180,7 @@ def _flat(f):
 )
 def test_zoo_jacobian_from_coloring(case, which):
     x64 = _point(case, jnp.float64)
-    at_point = np.asarray(jax.jacfwd(_flat(case.f))(x64)).reshape(-1, x64.size)
+    at_point = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x64)).reshape(-1, x64.size)
     p = _union_with_point(numerical_jacobian_pattern(_flat(case.f), case.input_shape), at_point)
     if which == "JVP":
         coloring = ColoredPattern(p, _with_empty(_distance2(p), p), "JVP", "column")
@@ -191,7 +191,9 @@ def test_zoo_jacobian_from_coloring(case, which):
     for dtype in (jnp.float64, jnp.float32):
         x = _point(case, dtype)
         jac = to_dense(jacobian_from_coloring(case.f, coloring, format=fmt)(x))
-        ref = np.asarray(jax.jacfwd(_flat(case.f))(x.astype(jnp.float64))).reshape(jac.shape)
+        ref = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x.astype(jnp.float64))).reshape(
+            jac.shape
+        )
         if dtype == jnp.float64:
             np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
         else:
@@ -222,5 +224,5 @@ def test_zoo_jacobian_end_to_end(case, mode):
 
     x = _point(case, jnp.float64)
     jac = to_dense(jacobian(case.f, case.input_shape, mode=mode, format="dense")(x))
-    ref = np.asarray(jax.jacfwd(_flat(case.f))(x)).reshape(jac.shape)
+    ref = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x)).reshape(jac.shape)
     np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())

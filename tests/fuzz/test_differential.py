@@ -7,7 +7,8 @@ over random float64 points (data arguments redrawn at each), and ``jacobian()`` 
 Programs are checked in batches of several (one compilation per batch).
 
 - The default run checks a fixed, seeded set of :data:`DEFAULT_BATCHES` batches of 4-8
-  programs (a few hundred programs, about a minute on 2 cores).
+  programs: :data:`NOMINAL_BATCHES` scaled by the hypothesis profile (``tests/profiles.py``;
+  10 batches, some 60 programs, under the default ``ci`` profile, 24 under ``full``).
 - ``pytest -m slow tests/fuzz`` checks :data:`SLOW_BATCHES` batches of 5-8 programs: at
   least 10^4 programs (``ASDEX_FUZZ_BATCHES`` overrides the count).
 
@@ -25,8 +26,10 @@ from hypothesis import HealthCheck, given, reject, seed, settings
 
 from asdex_pipe.detection import UnknownPrimitiveWarning
 from tests.fuzz.programs import PlainJaxFailed, batches, check_batch
+from tests.profiles import examples
 
-DEFAULT_BATCHES = 24
+NOMINAL_BATCHES = 24
+DEFAULT_BATCHES = examples(NOMINAL_BATCHES)
 SLOW_BATCHES = int(os.environ.get("ASDEX_FUZZ_BATCHES", "2000"))
 
 _SETTINGS = {

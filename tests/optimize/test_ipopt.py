@@ -37,7 +37,7 @@ def test_hs071_reaches_known_optimum_without_touching_global_x64():
     assert res.x.dtype == np.float64 and res.x.shape == (4,)
     # KKT at the solution: ∇f + J^T mult_g + mult_x_U - mult_x_L = 0 (IPOPT's sign rule).
     grad = np.asarray(jax.grad(HS.fun)(jnp.asarray(res.x)))
-    jac = np.asarray(jax.jacfwd(HS.constraints)(jnp.asarray(res.x)))
+    jac = np.asarray(jax.jit(jax.jacfwd(HS.constraints))(jnp.asarray(res.x)))
     residual = grad + jac.T @ res.mult_g - res.mult_x_L + res.mult_x_U
     assert np.max(np.abs(residual)) < 1e-6
     assert res.iterations > 0 and res.timings["callbacks"]["hessian"]["calls"] > 0

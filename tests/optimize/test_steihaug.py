@@ -16,6 +16,7 @@ from asdex_pipe.optimize.steihaug import (
     NEGATIVE_CURVATURE,
     steihaug_cg,
 )
+from tests.profiles import examples
 
 
 def _dense_matvec(b, v):
@@ -118,7 +119,7 @@ def test_operand_can_be_a_point_for_matrix_free_products():
     np.testing.assert_allclose(free.p, dense.p, rtol=1e-10, atol=1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(
     seed=st.integers(0, 2**31 - 1),
     shift=st.floats(-3.0, 3.0),

@@ -37,7 +37,7 @@ def test_builtin_graph_energy_runs_with_a_global_pattern(make_cfg, tmp_path):
     flat, unravel = ravel_pytree(params)
     for load in (data["load"], np.zeros(12)):
         other = {**data, "load": load}
-        ref = np.asarray(jax.hessian(lambda z, d=other: graph_energy(unravel(z), d))(flat))
+        ref = np.asarray(jax.jit(jax.hessian(lambda z, d=other: graph_energy(unravel(z), d)))(flat))
         assert np.all(pattern.todense()[np.abs(ref) > 0])
 
 

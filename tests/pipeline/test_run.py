@@ -1,4 +1,8 @@
-"""End-to-end pipeline runs: stages, result.json, artifact reuse, recomputation, loading."""
+"""End-to-end pipeline runs: stages, result.json, artifact reuse, recomputation, loading.
+
+Runs are in-process (``run_job``, or the CLI's ``main()`` through ``cli_in_process``); the
+tests that start ``python -m asdex_pipe`` or another interpreter are ``slow`` and each has an
+in-process twin here. Only the tests about figures draw them (``plots=true``)."""
 
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ def _run(make_cfg, tmp_path, *overrides, name="run"):
 
 
 def test_default_run_writes_result_and_artifacts(make_cfg, tmp_path):
-    result, out = _run(make_cfg, tmp_path)
+    result, out = _run(make_cfg, tmp_path, "plots=true")
     assert result["status"] == "ok", result.get("error")
     saved = json.loads((out / "result.json").read_text())
     assert saved["objective"] == "rosenbrock" and saved["n"] == 100
@@ -48,6 +52,7 @@ def test_second_run_reuses_and_force_recomputes(make_cfg, tmp_path):
     again, _ = _run(make_cfg, tmp_path, "stages=[sparsity,coloring]", name="b")
     assert again["stages"]["sparsity"]["status"] == "reused"
     assert again["stages"]["coloring"]["status"] == "reused"
+    assert not list(tmp_path.rglob("*.png"))  # plots=false (make_cfg's default) draws nothing
     forced, _ = _run(make_cfg, tmp_path, "stages=[sparsity,coloring]", "force=true", name="c")
     assert forced["stages"]["sparsity"]["status"] == "computed"
     assert forced["stages"]["coloring"]["status"] == "computed"
@@ -116,6 +121,28 @@ def test_lookup_and_listing(make_cfg, tmp_path):
     assert "rosenbrock" in listing and "coloring" in listing and "148" in listing
 
 
+def test_loads_with_zarr_alone_and_with_load(make_cfg, tmp_path):
+    """In-process twin of test_other_process_loads_with_zarr_alone_and_with_load."""
+    import jax
+    import numpy as np
+    import zarr
+
+    from asdex_pipe import hessian_from_coloring
+    from asdex_pipe.objectives import get_objective
+
+    result, _ = _run(make_cfg, tmp_path, "stages=[sparsity,coloring]", "n=20", name="a")
+    path = result["artifacts"]["coloring"]
+    g = zarr.open_group(path, mode="r")
+    assert [g.attrs["kind"], g.attrs["num_colors"], g["rows"].shape[0]] == ["ColoredPattern", 3, 58]
+    assert int(np.max(g["colors"][:])) + 1 == 3
+    c = ColoredPattern.load(path)
+    f = get_objective("rosenbrock").fn
+    x = np.linspace(-1, 1, 20)
+    H = hessian_from_coloring(f, c, format="dense")(x)
+    assert np.abs(H - jax.jit(jax.hessian(f))(x)).max() < 1e-9
+
+
+@pytest.mark.slow  # in-process twin: test_loads_with_zarr_alone_and_with_load
 def test_other_process_loads_with_zarr_alone_and_with_load(make_cfg, tmp_path):
     result, _ = _run(make_cfg, tmp_path, "stages=[sparsity,coloring]", "n=20", name="a")
     path = result["artifacts"]["coloring"]
@@ -135,32 +162,60 @@ def test_other_process_loads_with_zarr_alone_and_with_load(make_cfg, tmp_path):
         "c = ColoredPattern.load(sys.argv[1])\n"
         "f = get_objective('rosenbrock').fn\n"
         "H = hessian_from_coloring(f, c, format='dense')(np.linspace(-1, 1, 20))\n"
-        "print(np.abs(H - jax.hessian(f)(np.linspace(-1, 1, 20))).max())"
+        "print(np.abs(H - jax.jit(jax.hessian(f))(np.linspace(-1, 1, 20))).max())"
     )
     out = subprocess.run([sys.executable, "-c", code, path], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert float(out.stdout) < 1e-9
 
 
-def test_cli_default_run_prints_stage_lines(tmp_path):
-    out = run_cli("n=30", "evaluate.repeats=1", cwd=tmp_path)
-    assert out.returncode == 0, out.stderr
+def _check_stage_lines(status, stdout, stderr, tmp_path):
+    assert status == 0, stderr
     for stage in ("sparsity", "coloring", "verify", "evaluate"):
-        assert f"[{stage}" in out.stdout
-    assert "colors=3" in out.stdout and "result.json" in out.stdout
+        assert f"[{stage}" in stdout
+    assert "colors=3" in stdout and "result.json" in stdout
     assert (tmp_path / "artifacts" / "coloring").is_dir()
 
 
-def test_multirun_summary_keeps_failed_rows(tmp_path):
-    out = run_cli(
-        "-m",
-        "objective=rosenbrock,minimal_surface",
-        "n=20",
-        "stages=[sparsity,coloring]",
-        cwd=tmp_path,
+def test_cli_main_in_process_prints_stage_lines(tmp_path, cli_in_process):
+    """In-process twin of test_cli_default_run_prints_stage_lines."""
+    status, stdout, stderr = cli_in_process(
+        "n=30", "evaluate.repeats=1", "plots=false", cwd=tmp_path
     )
+    _check_stage_lines(status, stdout, stderr, tmp_path)
+    (result,) = tmp_path.glob("outputs/*/*/result.json")
+    assert json.loads(result.read_text())["status"] == "ok"
+
+
+@pytest.mark.slow  # in-process twin: test_cli_main_in_process_prints_stage_lines
+def test_cli_default_run_prints_stage_lines(tmp_path):
+    out = run_cli("n=30", "evaluate.repeats=1", cwd=tmp_path)
+    _check_stage_lines(out.returncode, out.stdout, out.stderr, tmp_path)
+
+
+MULTIRUN_WITH_A_FAILURE = (
+    "-m",
+    "objective=rosenbrock,minimal_surface",
+    "n=20",
+    "stages=[sparsity,coloring]",
+)
+
+
+def test_in_process_multirun_summary_keeps_failed_rows(tmp_path, cli_in_process):
+    """In-process twin of test_multirun_summary_keeps_failed_rows."""
+    status, _, _ = cli_in_process(*MULTIRUN_WITH_A_FAILURE, "plots=false", cwd=tmp_path)
+    _check_summary_with_a_failed_row(status, tmp_path)
+
+
+@pytest.mark.slow  # in-process twin: test_in_process_multirun_summary_keeps_failed_rows
+def test_multirun_summary_keeps_failed_rows(tmp_path):
+    out = run_cli(*MULTIRUN_WITH_A_FAILURE, cwd=tmp_path)
+    _check_summary_with_a_failed_row(out.returncode, tmp_path)
+
+
+def _check_summary_with_a_failed_row(status, tmp_path):
     # minimal_surface is 2-D, so n=20 fails validation: its row must still be there.
-    assert out.returncode != 0
+    assert status != 0
     (summary,) = list(tmp_path.glob("multirun/*/*/summary.csv"))
     lines = summary.read_text().splitlines()
     assert len(lines) == 3
@@ -186,7 +241,7 @@ def test_every_mode_and_coloring_verifies(make_cfg, tmp_path, mode):
         assert result["verify"]["passed"]
 
 
-@pytest.mark.slow  # the same sweep on S3 runs by default (tests/store/test_s3.py)
+@pytest.mark.slow  # in-process twin on S3: tests/store/test_s3.py::test_in_process_multirun_*
 def test_parallel_joblib_sweep_shares_one_artifact(tmp_path):
     out = run_cli(
         "-m",
@@ -220,6 +275,7 @@ def test_evaluate_study_optimizers_and_hutchinson(make_cfg, tmp_path):
         "objective.input_shape=[10,10]",
         "evaluate.optimizer=trust_ncg",
         "evaluate.hutchinson_probes=[4,64,1024]",
+        "plots=true",
     )
     assert result["status"] == "ok", result.get("error")
     runs = result["evaluate"]["optimizers"]

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from tests.pipeline.conftest import make_cfg  # noqa: F401  (the pipeline tests' fixture)
+from tests.pipeline.conftest import cli_in_process, make_cfg  # noqa: F401  (pipeline fixtures)
 
 _CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

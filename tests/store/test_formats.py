@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from asdex_pipe import ArtifactError, ColoredPattern, SparsityPattern
+from tests.profiles import examples
 
 SUFFIXES = [".npz", ".zarr"]
 
@@ -22,7 +23,9 @@ def banded(n, k):
 
 @pytest.mark.parametrize("suffix", SUFFIXES)
 @settings(
-    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(20),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(st.integers(0, 9), st.integers(0, 9), st.integers(0, 2**31))
 def test_sparsity_roundtrip(tmp_path, suffix, m, n, seed):

@@ -1,5 +1,8 @@
 """Artifacts on an object store: the pipeline, the store and the loaders against a real S3
-server (moto on 127.0.0.1, see conftest.py)."""
+server (moto on 127.0.0.1, started and stopped by conftest.py).
+
+The tests that start other interpreters (a joblib sweep, a loader in another process) are
+``slow``; each has an in-process twin in the default run."""
 
 from __future__ import annotations
 
@@ -59,22 +62,40 @@ def test_pipeline_runs_and_reuses_on_s3(make_cfg, tmp_path, s3_root):
     assert len(_objects(root, options, "coloring")) == 2  # <key>.json and its group
 
 
-def test_parallel_joblib_multirun_on_one_key_publishes_one_artifact(tmp_path, s3_root):
-    root, options = s3_root
-    out = run_cli(
+def _one_key_sweep(root, options):
+    """Six jobs of one sparsity key (mode and postprocess do not enter it) on ``root``."""
+    return (
         "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=3",
         f"store.root={root}",
         f"+store.storage_options.endpoint_url={options['endpoint_url']}",
         "n=30",
         "mode=fwd_over_rev,rev_over_fwd,rev_over_rev",
         "coloring.postprocess=true,false",
         "stages=[sparsity]",
-        cwd=tmp_path,
-        timeout=600,
     )
+
+
+def test_in_process_multirun_on_one_key_publishes_one_artifact(tmp_path, s3_root, cli_in_process):
+    """In-process twin (basic launcher: the jobs one after another in this process) of
+    test_parallel_joblib_multirun_on_one_key_publishes_one_artifact."""
+    root, options = s3_root
+    status, _, err = cli_in_process(*_one_key_sweep(root, options), "plots=false", cwd=tmp_path)
+    assert status == 0, err[-3000:]
+    statuses = _check_one_artifact(tmp_path, root, options)
+    assert sorted(statuses) == ["computed"] + ["reused"] * 5  # in turn: the first one computes
+
+
+@pytest.mark.slow  # in-process twin: test_in_process_multirun_on_one_key_publishes_one_artifact
+def test_parallel_joblib_multirun_on_one_key_publishes_one_artifact(tmp_path, s3_root):
+    root, options = s3_root
+    joblib = ("hydra/launcher=joblib", "hydra.launcher.n_jobs=3")
+    out = run_cli(*_one_key_sweep(root, options), *joblib, cwd=tmp_path, timeout=600)
     assert out.returncode == 0, out.stderr[-3000:]
+    _check_one_artifact(tmp_path, root, options)
+
+
+def _check_one_artifact(tmp_path, root, options):
+    """Check the sweep's one published artifact and its six ok rows; the stage statuses."""
     # Six jobs, one key: one pointer and one group, the losers' copies deleted.
     (group, pointer) = _objects(root, options, "sparsity")
     assert pointer.endswith(".json") and group.endswith(".zarr")
@@ -89,6 +110,7 @@ def test_parallel_joblib_multirun_on_one_key_publishes_one_artifact(tmp_path, s3
     assert len(statuses) == 6 and "computed" in statuses
     results = [json.loads(p.read_text()) for p in summary.parent.glob("*/result.json")]
     assert {r["artifacts"]["sparsity"] for r in results} == {f"{root}/sparsity/{group}"}
+    return statuses
 
 
 def test_killed_writer_leaves_nothing_a_reader_accepts_on_s3(s3_root):
@@ -117,14 +139,39 @@ def test_tampered_object_is_refused_on_s3(s3_root, caplog):
     assert store.load("sparsity", "k") == tridiagonal(12)
 
 
-def test_listing_and_loading_from_another_process(s3_root):
-    root, options = s3_root
+def _saved_coloring(root, options):
     store = ArtifactStore(root, options)
     pattern = tridiagonal(15)
     pattern.provenance.update(objective="tri", input_shape=[15], created="2026-01-01T00:00:00")
     coloring = ColoredPattern(pattern, np.arange(15) % 3, "HVP", "star", "natural")
     coloring.provenance.update(pattern.provenance)
-    url = store.save("coloring", "c", coloring)
+    return store.save("coloring", "c", coloring)
+
+
+def _check_listing(lines, url):
+    listed = [line for line in lines if line.startswith("coloring ")]
+    assert len(listed) == 1 and " tri " in listed[0] and " 43 " in listed[0]
+    assert url in lines  # find prints the URL
+
+
+def test_listing_and_loading_in_process(s3_root, capsys):
+    """In-process twin of test_listing_and_loading_from_another_process."""
+    from asdex_pipe.artifacts import main
+
+    root, options = s3_root
+    url = _saved_coloring(root, options)
+    capsys.readouterr()
+    main(["--root", root, "--storage-options", json.dumps(options), "list"])
+    main(["--root", root, "--storage-options", json.dumps(options), "find", "tri", "15"])
+    _check_listing(capsys.readouterr().out.splitlines(), url)
+    c = ColoredPattern.load(url, storage_options=options)
+    assert (c.num_colors, c.nnz, c.colors.tolist()) == (3, 43, [i % 3 for i in range(15)])
+
+
+@pytest.mark.slow  # in-process twin: test_listing_and_loading_in_process
+def test_listing_and_loading_from_another_process(s3_root):
+    root, options = s3_root
+    url = _saved_coloring(root, options)
     # Another process: the listing command's entry point, then a load by URL.
     code = (
         "import sys, json\n"
@@ -145,7 +192,5 @@ def test_listing_and_loading_from_another_process(s3_root):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     lines = out.stdout.splitlines()
-    listed = [line for line in lines if line.startswith("coloring ")]
-    assert len(listed) == 1 and " tri " in listed[0] and " 43 " in listed[0]
-    assert url in lines  # find prints the URL
+    _check_listing(lines, url)
     assert lines[-1] == "loaded 3 43 True"

@@ -129,6 +129,8 @@ def _hutchinson(ctx: RunContext, h_at_x: Any, figures: dict[str, Any]) -> None:
     log.info("  Hutchinson diagonal with %s probes...", probes)
     points = compare_hutchinson(ctx.fn, ctx.x0, h_at_x, probes, ctx.spec.mode)
     figures["hutchinson"] = points
+    if not ctx.cfg.get("plots", True):
+        return
     figures["hutchinson_png"] = str(
         plot_hutchinson(
             points,
@@ -149,13 +151,14 @@ def _optimizers(ctx: RunContext, figures: dict[str, Any]) -> None:
     runs = compare_optimizers(
         ctx.fn, ctx.x0, ctx.coloring, ctx.spec.mode, float(ecfg.gtol), int(ecfg.max_iter)
     )
-    figures["convergence_png"] = str(
-        plot_convergence(
-            runs,
-            ctx.out_dir / "convergence.png",
-            f"Convergence from x0: {ctx.spec.objective_name}, n={ctx.spec.n}",
+    if ctx.cfg.get("plots", True):
+        figures["convergence_png"] = str(
+            plot_convergence(
+                runs,
+                ctx.out_dir / "convergence.png",
+                f"Convergence from x0: {ctx.spec.objective_name}, n={ctx.spec.n}",
+            )
         )
-    )
     (ctx.out_dir / "convergence.json").write_text(
         json.dumps({k: r["history"] for k, r in runs.items()})
     )

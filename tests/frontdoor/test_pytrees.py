@@ -115,7 +115,7 @@ def test_shape_dtype_struct_inputs_and_dense_blocks(case):
         f, args=_shape_structs(args), kwargs=_shape_structs(kwargs), argnums=argnums,
         format="dense",
     )  # fmt: skip
-    ref = jax.hessian(f, argnums=argnums)(*args, **kwargs)
+    ref = jax.jit(jax.hessian(f, argnums=argnums))(*args, **kwargs)
     _same_blocks(fn(*args, **kwargs), ref)
     _same_blocks(jax.jit(fn)(*args, **kwargs), ref)
 
@@ -124,7 +124,7 @@ def test_flat_view_and_unravel():
     fn = hessian(loss_dict, args=(PARAMS,), structure="flat", format="dense")
     h = fn(PARAMS)
     flat, unravel = ravel_pytree(PARAMS)
-    ref = jax.hessian(lambda z: loss_dict(unravel(z)))(flat)
+    ref = jax.jit(jax.hessian(lambda z: loss_dict(unravel(z))))(flat)
     np.testing.assert_allclose(h, ref, rtol=1e-10, atol=1e-12)
     back = fn.unravel(flat)
     assert jax.tree.structure(back) == jax.tree.structure(PARAMS)
@@ -174,7 +174,7 @@ def test_sparsity_and_coloring_entry_points_take_pytrees():
     p = hessian_sparsity(energy, args=(U, V, W), argnums=(0, 1))
     assert p.shape == (12, 12)
     dense = np.abs(
-        np.asarray(jax.hessian(lambda z: energy(z[:6], z[6:], W))(jnp.concatenate([U, V])))
+        np.asarray(jax.jit(jax.hessian(lambda z: energy(z[:6], z[6:], W)))(jnp.concatenate([U, V])))
     )
     assert np.all(p.todense()[dense > 0])  # detected ⊇ numerical
     j = jacobian_sparsity(JAC_CASES["argnums1"][0], args=(U, V, W), argnums=1)
@@ -202,7 +202,7 @@ def test_pattern_is_global_over_data_arguments():
     # The coloring built from the all-False sample gives correct Hessians for any mask.
     fn = hessian(masked, args=(x, off), format="dense")
     for mask in (off, on, jnp.arange(6) % 2 == 0):
-        np.testing.assert_allclose(fn(x, mask), jax.hessian(masked)(x, mask), rtol=1e-12)
+        np.testing.assert_allclose(fn(x, mask), jax.jit(jax.hessian(masked))(x, mask), rtol=1e-12)
 
 
 def weighted(x, w):
@@ -215,7 +215,9 @@ def test_float_data_same_pattern_for_two_values():
     assert hessian_sparsity(weighted, args=(x, zero)) == hessian_sparsity(weighted, args=(x, ones))
     assert hessian_sparsity(weighted, args=(x, zero)).nnz == 7 + 2 * 6
     fn = hessian(weighted, args=(x, zero))
-    np.testing.assert_allclose(to_dense(fn(x, ones)), jax.hessian(weighted)(x, ones), rtol=1e-12)
+    np.testing.assert_allclose(
+        to_dense(fn(x, ones)), jax.jit(jax.hessian(weighted))(x, ones), rtol=1e-12
+    )
 
 
 def gathered(x, idx):
@@ -226,7 +228,7 @@ def test_integer_data_driving_indexing_is_conservative():
     x = _a(5)
     fn = hessian(gathered, args=(x, jnp.array([1, 1])), format="dense")
     for idx in (jnp.array([1, 1]), jnp.array([3, 4]), jnp.array([0, 2])):
-        np.testing.assert_allclose(fn(x, idx), jax.hessian(gathered)(x, idx), rtol=1e-12)
+        np.testing.assert_allclose(fn(x, idx), jax.jit(jax.hessian(gathered))(x, idx), rtol=1e-12)
 
 
 # ---------------------------------------------------------------- artifacts
@@ -236,7 +238,7 @@ def test_loaded_coloring_is_checked_against_the_inputs(tmp_path):
     loaded = ColoredPattern.load(tmp_path / "c.npz")
     assert loaded.sparsity.provenance["input_structure"]["argnums"] == [0, 1]
     fn = hessian_from_coloring(energy, loaded)
-    _same_blocks(fn(U, V, W), jax.hessian(energy, argnums=(0, 1))(U, V, W))
+    _same_blocks(fn(U, V, W), jax.jit(jax.hessian(energy, argnums=(0, 1)))(U, V, W))
     with pytest.raises(ValueError, match="leaves"):
         hessian_from_coloring(energy, loaded)(_a(7), _a(7), _a(6))
     with pytest.raises(ValueError, match="names argument 1"):
@@ -246,7 +248,7 @@ def test_loaded_coloring_is_checked_against_the_inputs(tmp_path):
     with pytest.raises(ValueError, match="leaves"):
         hessian_from_coloring(energy, loaded, args=(_a(3), _a(9), W), argnums=(0, 1))
     same = hessian_from_coloring(energy, loaded, args=_shape_structs((U, V, W)), argnums=(0, 1))
-    _same_blocks(same(U, V, W), jax.hessian(energy, argnums=(0, 1))(U, V, W))
+    _same_blocks(same(U, V, W), jax.jit(jax.hessian(energy, argnums=(0, 1)))(U, V, W))
     with pytest.raises(ValueError, match="shape"):
         same(U, _a(5), W)
 
@@ -299,4 +301,4 @@ def test_hvp_and_checks_take_the_same_forms():
     jc = jacobian_coloring(JAC_CASES["dict"][0], args=(PARAMS,))
     check_jacobian_correctness(JAC_CASES["dict"][0], PARAMS, jc, method="dense")
     jf = jacobian_from_coloring(JAC_CASES["dict"][0], jc)
-    _same_blocks(jf(PARAMS), jax.jacobian(JAC_CASES["dict"][0])(PARAMS))
+    _same_blocks(jf(PARAMS), jax.jit(jax.jacobian(JAC_CASES["dict"][0]))(PARAMS))

@@ -1,14 +1,14 @@
-"""Edges found by running code written for another sparse-AD library against the public API.
+"""The builder behind every sparse Hessian / Jacobian function (SparseDerivative): value
+shapes, aux outputs, first calls inside ``jax.jit``, seed tuning.
 
-Each group is one reported wrong result or crash (issue 19):
+Several groups are edges found by running code written for another sparse-AD library
+against the public API (issue 19):
 
 * ``value_and_*`` return ``f``'s value with ``f``'s output shape, whatever the pattern;
 * ``*_from_coloring`` functions may be called first inside the caller's ``jax.jit`` (nothing
   built on the first call may capture a tracer);
 * ``has_aux`` with an aux that is not an array (strings, Python numbers, None) comes back
-  as JAX's differentiation functions return it;
-* a detected coloring used with another function is checked against that function's
-  pattern, and refused (``PatternMismatchError``) when it would give a wrong matrix.
+  as JAX's differentiation functions return it.
 
 Values are compared with ``jax.hessian`` / ``jax.jacfwd`` in float64 (see tests/conftest.py).
 """
@@ -22,9 +22,6 @@ import pytest
 from jax.flatten_util import ravel_pytree
 
 from asdex_pipe import (
-    ColoredPattern,
-    PatternMismatchError,
-    SparsityPattern,
     hessian,
     hessian_coloring,
     hessian_from_coloring,
@@ -36,14 +33,19 @@ from asdex_pipe import (
     value_and_jacobian,
     value_and_jacobian_from_coloring,
 )
-from tests.differentiation.helpers import to_dense
+from tests.differentiation.helpers import (
+    hvp_coloring,
+    rosenbrock,
+    to_dense,
+    tridiagonal,
+)
 
 X = jnp.asarray([0.3, -1.2, 0.7, 2.0])
 
 
 def _dense_h(f, x):
     n = x.size
-    return np.asarray(jax.hessian(f)(x)).reshape(n, n)
+    return np.asarray(jax.jit(jax.hessian(f))(x)).reshape(n, n)
 
 
 # ------------------------------------------------------------------ 1. value shapes
@@ -119,6 +121,7 @@ def _resid(p, b):
 
 
 P = {"w": jnp.asarray([0.5, -1.0, 2.0]), "v": jnp.asarray([0.1, 0.7])}
+
 B = jnp.asarray([1.0, 2.0, 3.0])
 
 
@@ -127,8 +130,8 @@ def _flat_ref(derivative, f, p, b):
     flat, unravel = ravel_pytree(p)
     out = lambda z: ravel_pytree(f(unravel(z), b))[0]  # noqa: E731
     if derivative == "hessian":
-        return np.asarray(jax.hessian(lambda z: jnp.sum(out(z)))(flat))
-    return np.asarray(jax.jacfwd(out)(flat))
+        return np.asarray(jax.jit(jax.hessian(lambda z: jnp.sum(out(z))))(flat))
+    return np.asarray(jax.jit(jax.jacfwd(out))(flat))
 
 
 def _from_coloring_cases():
@@ -196,7 +199,7 @@ def test_builder_called_inside_jit_then_reused_outside():
     inside(P, B)
     h = box["fn"](P, B)
     np.testing.assert_allclose(
-        np.asarray(h["w"]["w"]), np.asarray(jax.hessian(_loss)(P, B)["w"]["w"]), rtol=1e-12
+        np.asarray(h["w"]["w"]), np.asarray(jax.jit(jax.hessian(_loss))(P, B)["w"]["w"]), rtol=1e-12
     )
 
 
@@ -253,7 +256,7 @@ def test_aux_that_is_not_an_array(name):
     # jax.jacrev passes aux through as it is (jax.hessian refuses strings under vmap).
     ref_aux = jax.jacrev(f, has_aux=True)(X)[1]
     h_ref = _dense_h(lambda y: f(y)[0], X)
-    j_ref = np.asarray(jax.jacfwd(lambda y: r(y)[0])(X))
+    j_ref = np.asarray(jax.jit(jax.jacfwd(lambda y: r(y)[0]))(X))
     hc, jc = hessian_coloring(f, 4, has_aux=True), jacobian_coloring(r, 4, has_aux=True)
     for fn in (
         hessian(f, 4, has_aux=True),
@@ -283,106 +286,29 @@ def test_aux_that_is_not_an_array(name):
     _same_aux(aux, ref_aux)
 
 
-# ------------------------------------------------------------------ 4. another function
-def _f_diag(x):
-    return jnp.sum(x**4)
+N = 16
+
+_I = np.arange(N)
+
+STAR = hvp_coloring(tridiagonal(N), _I % 3, "star")
 
 
-def _g_chain(x):
-    return jnp.sum(x[:-1] * x[1:]) + jnp.sum(x**4)
+def test_auto_seeds_decide_by_size_and_tune_seeds_times_both():
+    n = 10_000
+    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
+    fn = hessian(rosenbrock, input_shape=n)
+    # 3 colors × 10^4: constant seeds, and no other program is built.
+    assert fn.seeds == "constant" and list(fn.programs) == ["constant"]
+    big = hessian_from_coloring(rosenbrock, hessian_coloring(rosenbrock, 400_000))
+    assert big.seeds == "indexed"  # 3 × 4·10^5 seed entries > 2^20
+    h = fn(x)
+    timings = fn.tune_seeds(x)
+    assert set(timings) == {"constant", "indexed"} and all(t > 0 for t in timings.values())
+    assert fn.seeds in ("constant", "indexed") and list(fn.programs) == [fn.seeds]
+    np.testing.assert_allclose(fn(x).data, h.data, rtol=1e-13)
+    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="indexed")(x).data)
 
 
-def _g_scaled(x):
-    return 3.0 * jnp.sum(jnp.cosh(x))  # diagonal Hessian: contained in _f_diag's
-
-
-@pytest.mark.parametrize("loaded", [False, True], ids=["object", "loaded"])
-def test_hessian_coloring_of_another_function_is_refused(loaded, tmp_path):
-    coloring = hessian_coloring(_f_diag, 4)
-    if loaded:
-        coloring.save(tmp_path / "c.zarr")
-        coloring = ColoredPattern.load(tmp_path / "c.zarr")
-    for build in (hessian_from_coloring, value_and_hessian_from_coloring):
-        with pytest.raises(PatternMismatchError, match=r"_g_chain.*not contained") as info:
-            build(_g_chain, coloring)
-        assert isinstance(info.value, ValueError)
-        assert "(0, 1)" in str(info.value)  # names an entry the coloring misses
-    # a function whose pattern is contained is fine, and right
-    h = hessian_from_coloring(_g_scaled, coloring, format="dense")(X)
-    np.testing.assert_allclose(np.asarray(h), _dense_h(_g_scaled, X), rtol=1e-12)
-    # the function it was built for needs no detection and is right
-    h = hessian_from_coloring(_f_diag, coloring, format="dense")(X)
-    np.testing.assert_allclose(np.asarray(h), _dense_h(_f_diag, X), rtol=1e-12)
-
-
-def test_jacobian_coloring_of_another_function_is_refused(tmp_path):
-    f = lambda x: x**2  # noqa: E731
-    g = lambda x: x * x[::-1]  # noqa: E731
-    for mode in ("fwd", "rev"):
-        coloring = jacobian_coloring(f, 4, mode=mode)
-        coloring.save(tmp_path / f"{mode}.npz")
-        for c in (coloring, ColoredPattern.load(tmp_path / f"{mode}.npz")):
-            for build in (jacobian_from_coloring, value_and_jacobian_from_coloring):
-                with pytest.raises(PatternMismatchError, match="not contained"):
-                    build(g, c)
-            j = jacobian_from_coloring(lambda x: jnp.sin(x), c, format="dense")(X)
-            np.testing.assert_allclose(np.asarray(j), np.diag(np.cos(np.asarray(X))), rtol=1e-14)
-
-
-def test_coloring_from_sample_args_checked_on_first_call():
-    coloring = hessian_coloring(_loss, args=(P, B))
-
-    def other(p, b):
-        return _loss(p, b) + jnp.sum(p["w"]) * jnp.sum(p["v"])  # couples w with v
-
-    fn = hessian_from_coloring(other, coloring)
-    with pytest.raises(PatternMismatchError, match="not contained"):
-        fn(P, B)
-    with pytest.raises(PatternMismatchError, match="not contained"):
-        hessian_from_coloring(other, coloring, args=(P, B))
-    with pytest.raises(PatternMismatchError, match="not contained"):
-        jax.jit(hessian_from_coloring(other, coloring))(P, B)
-
-
-PERM = np.array([2, 0, 3, 1])  # constant indices: folded differently under eager evaluation
-
-
-def _f_indexed(x):
-    return jnp.sum(x * x[PERM] ** 2)
-
-
-def _f_indexed_args(p, b):
-    return jnp.sum(p["w"] * p["w"][PERM] ** 2 * b)
-
-
-def test_coloring_of_the_same_function_skips_detection(monkeypatch):
-    one = hessian_coloring(_f_indexed, 4)
-    structured = hessian_coloring(_f_indexed_args, args=({"w": X}, X))
-    import asdex_pipe.frontdoor.reuse
-
-    def no_detection(*args, **kwargs):
-        raise AssertionError("detection ran although the function's key matches")
-
-    monkeypatch.setattr(asdex_pipe.frontdoor.reuse, "pattern_for", no_detection)
-    h = hessian_from_coloring(_f_indexed, one, format="dense")(X)
-    np.testing.assert_allclose(np.asarray(h), _dense_h(_f_indexed, X), rtol=1e-12)
-    # also when the check runs on the first call, inside the caller's jit
-    fn = hessian_from_coloring(_f_indexed_args, structured, format="dense")
-    h = jax.jit(fn)({"w": X}, X)["w"]["w"]
-    ref = jax.hessian(_f_indexed_args)({"w": X}, X)["w"]["w"]
-    np.testing.assert_allclose(np.asarray(h), np.asarray(ref), rtol=1e-12)
-
-
-def test_manual_pattern_is_not_checked():
-    # The seed's route: a pattern given by hand is the user's statement, used as is.
-    i = np.arange(4)
-    rows = np.concatenate([i, i[:-1], i[1:]])
-    cols = np.concatenate([i, i[1:], i[:-1]])
-    tridiagonal = SparsityPattern.from_coo(rows, cols, (4, 4))
-    coloring = ColoredPattern(tridiagonal, i % 3, "HVP", "star")
-    h = hessian_from_coloring(_g_chain, coloring, format="dense")(X)
-    np.testing.assert_allclose(np.asarray(h), _dense_h(_g_chain, X), rtol=1e-12)
-    # Even a wrong one: no detection runs, so no error (the diagonal misses the chain).
-    diagonal = SparsityPattern.from_coo(i, i, (4, 4))
-    coloring = ColoredPattern(diagonal, np.zeros(4, int), "HVP", "star")
-    assert hessian_from_coloring(_g_chain, coloring, format="dense")(X).shape == (4, 4)
+def test_unknown_seeds_fail_before_detection():
+    with pytest.raises(ValueError, match="seeds must be one of"):
+        hessian(lambda x: jnp.sum(x**2), input_shape=4, seeds="random")

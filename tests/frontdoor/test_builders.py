@@ -8,9 +8,9 @@ import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 from scipy.optimize import rosen_hess
 
-import asdex_pipe
-from asdex_pipe import hessian, hessian_from_coloring, value_and_hessian_from_coloring
 from asdex_pipe.differentiation import HVP_MODES
+
+from asdex_pipe import hessian, hessian_from_coloring, value_and_hessian_from_coloring
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from tests.differentiation.helpers import (
     dense_hessian,
@@ -25,8 +25,11 @@ from tests.differentiation.helpers import (
 )
 
 N = 16
+
 _I = np.arange(N)
+
 STAR = hvp_coloring(tridiagonal(N), _I % 3, "star")
+
 ACYCLIC = hvp_coloring(tridiagonal(N), _I % 2, "acyclic")
 
 
@@ -85,19 +88,6 @@ def test_float32_within_rounding(mode, coloring):
     assert np.all(np.abs(np.asarray(h, np.float64) - ref) <= 64 * 1.2e-7 * row_scale)
 
 
-@pytest.mark.parametrize("chunk_size", [1, 2, 5])
-@pytest.mark.parametrize("mode", HVP_MODES)
-def test_chunk_size_gives_same_result(chunk_size, mode):
-    x = _x()
-    full = hessian_from_coloring(rosenbrock, STAR, mode=mode, format="dense")(x)
-    chunked = value_and_hessian_from_coloring(
-        rosenbrock, STAR, mode=mode, format="dense", chunk_size=chunk_size
-    )
-    val, h = chunked(x)
-    np.testing.assert_allclose(h, full, rtol=1e-14)
-    assert float(val) == pytest.approx(float(rosenbrock(x)), rel=1e-14)
-
-
 @pytest.mark.parametrize("mode", HVP_MODES)
 def test_value_and_hessian_multidim_input(mode):
     p = grid5(4, 5)
@@ -122,43 +112,6 @@ def test_value_and_hessian_does_not_run_f_separately():
     fn = value_and_hessian_from_coloring(f, STAR)
     fn(_x())
     assert len(calls) == 1
-
-
-@pytest.mark.parametrize("seeds", ["constant", "indexed"])
-@pytest.mark.parametrize("coloring", [STAR, ACYCLIC], ids=["star", "acyclic"])
-def test_seed_variants_give_the_same_hessian(seeds, coloring):
-    x = _x()
-    ref = rosen_hess(np.asarray(x))
-    for chunk in (None, 2):
-        fn = hessian_from_coloring(
-            rosenbrock, coloring, format="dense", chunk_size=chunk, seeds=seeds
-        )
-        np.testing.assert_allclose(fn(x), ref, rtol=1e-12)
-        np.testing.assert_allclose(jax.jit(fn)(x), ref, rtol=1e-12)
-    xs = jnp.stack([x, x + 0.5])
-    batched = jax.vmap(hessian_from_coloring(rosenbrock, coloring, format="dense", seeds=seeds))(xs)
-    np.testing.assert_allclose(batched[1], rosen_hess(np.asarray(xs[1])), rtol=1e-12)
-
-
-def test_auto_seeds_decide_by_size_and_tune_seeds_times_both():
-    n = 10_000
-    x = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, n))
-    fn = hessian(rosenbrock, input_shape=n)
-    # 3 colors × 10^4: constant seeds, and no other program is built.
-    assert fn.seeds == "constant" and list(fn.programs) == ["constant"]
-    big = hessian_from_coloring(rosenbrock, asdex_pipe.hessian_coloring(rosenbrock, 400_000))
-    assert big.seeds == "indexed"  # 3 × 4·10^5 seed entries > 2^20
-    h = fn(x)
-    timings = fn.tune_seeds(x)
-    assert set(timings) == {"constant", "indexed"} and all(t > 0 for t in timings.values())
-    assert fn.seeds in ("constant", "indexed") and list(fn.programs) == [fn.seeds]
-    np.testing.assert_allclose(fn(x).data, h.data, rtol=1e-13)
-    np.testing.assert_allclose(h.data, hessian(rosenbrock, n, seeds="indexed")(x).data)
-
-
-def test_unknown_seeds_fail_before_detection():
-    with pytest.raises(ValueError, match="seeds must be one of"):
-        hessian(lambda x: jnp.sum(x**2), input_shape=4, seeds="random")
 
 
 def test_nan_and_inf_propagate():
