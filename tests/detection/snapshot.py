@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from asdex_pipe.detection import DETECTOR_VERSION, UnknownPrimitiveWarning
-
 from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import DETECTOR_VERSION, UnknownPrimitiveWarning
 from asdex_pipe.pattern import SparsityPattern
 from tests.zoo import ZOO, ZooCase
 

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 from scipy.optimize import rosen_hess
 
-from asdex_pipe.differentiation import HVP_MODES
-
 from asdex_pipe import hessian_from_coloring, value_and_hessian_from_coloring
+from asdex_pipe.differentiation import HVP_MODES
 from tests.differentiation.helpers import (
     hvp_coloring,
     rosenbrock,

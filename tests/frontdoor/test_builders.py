@@ -8,9 +8,8 @@ import scipy.sparse as sp
 from jax.experimental import sparse as jsparse
 from scipy.optimize import rosen_hess
 
-from asdex_pipe.differentiation import HVP_MODES
-
 from asdex_pipe import hessian, hessian_from_coloring, value_and_hessian_from_coloring
+from asdex_pipe.differentiation import HVP_MODES
 from asdex_pipe.pattern import ColoredPattern, SparsityPattern
 from tests.differentiation.helpers import (
     dense_hessian,

@@ -12,6 +12,7 @@ import pytest
 
 from asdex_pipe import (
     ColoredPattern,
+    PatternMismatchError,
     SparsityPattern,
     hessian_coloring,
     hessian_from_coloring,
@@ -20,7 +21,6 @@ from asdex_pipe import (
     value_and_hessian_from_coloring,
     value_and_jacobian_from_coloring,
 )
-from asdex_pipe import PatternMismatchError
 
 X = jnp.asarray([0.3, -1.2, 0.7, 2.0])
 

@@ -9,9 +9,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from asdex_pipe.detection import UnknownPrimitiveWarning
-
 from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import UnknownPrimitiveWarning
 from tests.numerical import assert_superset, numerical_hessian_pattern, numerical_jacobian_pattern
 
 

@@ -10,9 +10,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from asdex_pipe.detection import UnknownPrimitiveWarning
-
 from asdex_pipe import hessian_sparsity, jacobian_sparsity
+from asdex_pipe.detection import UnknownPrimitiveWarning
 from tests.detection.rules.helpers import dense, exact
 from tests.numerical import numerical_hessian_pattern
 
