@@ -82,7 +82,7 @@ def dense_coloring(
         f"intermediate's dependencies); it is evaluated densely with {count} {side}s, "
         f"as jax.{'hessian' if kind == 'hessian' else 'jacfwd'} would",
         UserWarning,
-        stacklevel=5,  # dense_coloring < _build < build < the public builder < caller
+        stacklevel=6,  # dense_coloring < _build < build < _detecting < the public builder < caller
     )
     algorithm = {"HVP": "star", "JVP": "column", "VJP": "row"}[side]
     colors = np.arange(count, dtype=np.int32)

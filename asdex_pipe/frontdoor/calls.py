@@ -25,7 +25,7 @@ from typing import Any
 
 import jax.numpy as jnp
 
-from asdex_pipe.frontdoor.inputs import ArgumentTypeError, is_one_array
+from asdex_pipe.frontdoor.inputs import ArgumentTypeError, holds_arrays, is_one_array
 
 __all__ = ["resolve_call"]
 
@@ -73,7 +73,10 @@ def resolve_call(
         return input_shape, args, kwargs
     one = len(sample_args) == 1 and kwargs is None and argnums == 0
     sample = sample_args[0]
-    if one and hasattr(sample, "dtype") and not jnp.issubdtype(sample.dtype, jnp.inexact):
+    integer_array = getattr(sample, "ndim", 0) >= 1 and not jnp.issubdtype(
+        sample.dtype, jnp.inexact
+    )
+    if one and integer_array:  # (a 0-d integer is a size, the seed's ``hessian(f, n)``)
         if allow_int:
             return None, tuple(sample_args), kwargs
         # As jax.hessian(f)(jnp.arange(4)): an integer input cannot be differentiated.
@@ -82,6 +85,8 @@ def resolve_call(
             f"{tuple(sample.shape)}): differentiated inputs must be floating-point; give a "
             "floating sample, its shape (input_shape=...), or allow_int=True"
         )
-    if one and is_one_array(sample):
+    if one and (is_one_array(sample) or not holds_arrays(sample)):
+        # A shape, one array, or something that is neither (``(2, 1.5)``, ``"abc"``):
+        # read as input_shape, whose check names what was expected.
         return sample, None, None
     return None, tuple(sample_args), kwargs

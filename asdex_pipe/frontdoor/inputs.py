@@ -50,50 +50,6 @@ __all__ = [
 ]
 
 
-def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
-    """Validate the one-array ``input_shape`` and ``dtype``; return (shape, numpy dtype or
-    None).
-
-    Args:
-        input_shape: an int ``n`` (shape ``(n,)``, numpy integers included), a tuple of
-            non-negative ints, or a sample array (its shape, and its dtype unless
-            ``dtype`` is given).
-        dtype: None (not given: detection traces at float64 where ``f`` allows it) or
-            anything ``np.dtype`` accepts.
-    """
-    is_int = isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool)
-    if not is_int and hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
-        shape = tuple(int(d) for d in input_shape.shape)
-        return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
-    dims = (input_shape,) if is_int else input_shape
-    try:
-        dims = tuple(dims)
-    except TypeError:
-        raise ValueError(
-            f"input_shape must be an int, a tuple of ints or a sample array, got {input_shape!r}"
-        ) from None
-    for d in dims:
-        if isinstance(d, bool) or not isinstance(d, int | np.integer):
-            raise ValueError(f"input_shape entries must be integers, got {input_shape!r}")
-        if d < 0:
-            raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
-    try:
-        dt = None if dtype is None else np.dtype(dtype)
-    except TypeError:
-        raise ValueError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
-    return tuple(int(d) for d in dims), dt
-
-
-def detection_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
-    """``(shape, dtype)`` detection traces the one-array form at: a sample's own dtype
-    when it is floating and no ``dtype`` is given, the default (None) for an integer
-    sample (which gives its shape only)."""
-    shape, dt = normalize_input(input_shape, dtype)
-    if dtype is None and dt is not None and not jnp.issubdtype(dt, jnp.inexact):
-        dt = None
-    return shape, dt
-
-
 class ArgumentTypeError(TypeError, ValueError):
     """An argument of the wrong type (a non-callable ``f``, a non-array leaf, an integer
     leaf to differentiate, a non-integer ``argnums``...). A ``TypeError``, as JAX raises
@@ -113,6 +69,50 @@ class StructureMismatch(ValueError):
     def __init__(self, message: str, *, retrace: bool = False):
         super().__init__(message)
         self.retrace = retrace
+
+
+def normalize_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """Validate the one-array ``input_shape`` and ``dtype``; return (shape, numpy dtype or
+    None).
+
+    Args:
+        input_shape: an int ``n`` (shape ``(n,)``, numpy integers included), a tuple of
+            non-negative ints, or a sample array (its shape, and its dtype unless
+            ``dtype`` is given).
+        dtype: None (not given: detection traces at float64 where ``f`` allows it) or
+            anything ``np.dtype`` accepts.
+    """
+    is_int = isinstance(input_shape, int | np.integer) and not isinstance(input_shape, bool)
+    if not is_int and hasattr(input_shape, "shape") and hasattr(input_shape, "dtype"):
+        shape = tuple(int(d) for d in input_shape.shape)
+        return shape, np.dtype(dtype) if dtype is not None else np.dtype(input_shape.dtype)
+    dims = (input_shape,) if is_int else input_shape
+    try:
+        dims = tuple(dims)
+    except TypeError:
+        raise ArgumentTypeError(
+            f"input_shape must be an int, a tuple of ints or a sample array, got {input_shape!r}"
+        ) from None
+    for d in dims:
+        if isinstance(d, bool) or not isinstance(d, int | np.integer):
+            raise ArgumentTypeError(f"input_shape entries must be integers, got {input_shape!r}")
+        if d < 0:
+            raise ValueError(f"input_shape entries must be non-negative, got {input_shape!r}")
+    try:
+        dt = None if dtype is None else np.dtype(dtype)
+    except TypeError:
+        raise ArgumentTypeError(f"dtype must be a numpy/JAX dtype, got {dtype!r}") from None
+    return tuple(int(d) for d in dims), dt
+
+
+def detection_input(input_shape: Any, dtype: Any) -> tuple[tuple[int, ...], Any]:
+    """``(shape, dtype)`` detection traces the one-array form at: a sample's own dtype
+    when it is floating and no ``dtype`` is given, the default (None) for an integer
+    sample (which gives its shape only)."""
+    shape, dt = normalize_input(input_shape, dtype)
+    if dtype is None and dt is not None and not jnp.issubdtype(dt, jnp.inexact):
+        dt = None
+    return shape, dt
 
 
 class _Static:
@@ -508,7 +508,7 @@ def one_array_spec(shape: tuple[int, ...], dtype: Any, has_aux: bool = False) ->
     return InputSpec(1, (0,), True, tree, (leaf,), data_tree, (), has_aux, one_array=True)
 
 
-def _holds_arrays(value: Any) -> bool:
+def holds_arrays(value: Any) -> bool:
     """True when ``value`` is an int/shape or a pytree with at least one array leaf (a
     sample); False for anything else, e.g. ``(2, 1.5)`` or ``"abc"``."""
     if is_one_array(value):
@@ -540,7 +540,7 @@ def resolve_inputs(
         raise ValueError("give either input_shape (one array) or args=(...), not both")
     if args is None and input_shape is None:
         raise ValueError("the inputs are missing: give input_shape or args=(...)")
-    if args is None and not _holds_arrays(input_shape):
+    if args is None and not holds_arrays(input_shape):
         normalize_input(input_shape, dtype)  # not a sample pytree: a malformed shape
     if args is None and kwargs is None and is_one_array(input_shape) and argnums == 0:
         shape, trace_dtype = detection_input(input_shape, dtype)
