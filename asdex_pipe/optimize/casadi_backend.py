@@ -174,7 +174,13 @@ def _solver(problem: Any, options: dict[str, Any]) -> tuple[Any, Any, list]:
     # nlp_grad (for lam_p) would differentiate f and g through CasADi; Ipopt gives lam_x.
     opts["calc_lam_p"] = False
     opts["no_nlp_grad"] = True
-    solver = ca.nlpsol("solver", "ipopt", nlp, opts)
+    try:
+        solver = ca.nlpsol("solver", "ipopt", nlp, opts)
+    except RuntimeError as exc:
+        if "option" not in str(exc).lower():
+            raise
+        bad = str(exc).strip().splitlines()[-1]
+        raise ValueError(f"IPOPT refused option (unknown name or wrong type): {bad}") from None
     problem._casadi_solvers[key] = (solver, shared, keep)
     return solver, shared, keep
 

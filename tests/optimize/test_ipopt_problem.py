@@ -17,7 +17,7 @@ from asdex_pipe.objectives.constrained import (
     optimal_control_problem,
 )
 from asdex_pipe.optimize import problem as problem_module
-from asdex_pipe.optimize.ipopt import IpoptProblem, minimize_ipopt
+from asdex_pipe.optimize.ipopt import IpoptProblem, casadi_available, minimize_ipopt
 from asdex_pipe.store.artifact_store import ArtifactStore
 
 HS = hs071_problem()
@@ -45,11 +45,20 @@ def _pendulum(traces):
     return fun, constraints, x0, lb, ub
 
 
-def test_problem_solves_twice_with_new_data_without_rebuilding(monkeypatch):
+BACKENDS = [
+    "cyipopt",
+    pytest.param("casadi", marks=pytest.mark.skipif(not casadi_available(), reason="no casadi")),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_problem_solves_twice_with_new_data_without_rebuilding(monkeypatch, backend):
     traces = []
     fun, constraints, x0, lb, ub = _pendulum(traces)
     bc1 = np.array([0.0, 0.0, np.pi, 0.0])
-    problem = IpoptProblem(fun, x0, constraints=constraints, data=(bc1,), lb=lb, ub=ub)
+    problem = IpoptProblem(
+        fun, x0, constraints=constraints, data=(bc1,), lb=lb, ub=ub, backend=backend
+    )
     builds, traced = IpoptProblem.builds_total, len(traces)
 
     def no_detection(*a, **k):
@@ -67,12 +76,21 @@ def test_problem_solves_twice_with_new_data_without_rebuilding(monkeypatch):
         x = res.x
         np.testing.assert_allclose([x[0], x[K], x[K - 1], x[2 * K - 1]], bc, atol=1e-7)
     assert second.fun < first.fun  # a shorter swing costs less control effort
+    assert first.backend == second.backend == backend
 
 
-def test_objective_and_gradient_share_one_evaluation():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_objective_and_gradient_share_one_evaluation(backend):
     p = optimal_control_problem((40,))
     problem = IpoptProblem(
-        p.fun, p.x0, constraints=p.constraints, cl=p.cl, cu=p.cu, lb=p.lb, ub=p.ub
+        p.fun,
+        p.x0,
+        constraints=p.constraints,
+        cl=p.cl,
+        cu=p.cu,
+        lb=p.lb,
+        ub=p.ub,
+        backend=backend,
     )
     calls = {"fg": 0, "cj": 0}
     programs = problem.programs
@@ -91,6 +109,12 @@ def test_objective_and_gradient_share_one_evaluation():
     assert res.status == 0
     assert calls["fg"] < cb["objective"]["calls"] + cb["gradient"]["calls"]
     assert calls["cj"] < cb["constraints"]["calls"] + cb["jacobian"]["calls"]
+
+
+def test_auto_backend_prefers_casadi_when_installed():
+    res = minimize_ipopt(lambda x: jnp.sum((x - 1.0) ** 2), np.zeros(3))
+    assert res.backend == ("casadi" if casadi_available() else "cyipopt")
+    np.testing.assert_allclose(res.x, 1.0, atol=1e-8)
 
 
 def test_store_reuses_the_lagrangian_coloring(tmp_path):
@@ -132,7 +156,8 @@ def test_casadi_backend_matches_cyipopt_on_optimal_control_and_reuses_its_solver
     pytest.importorskip("casadi")
     p = optimal_control_problem((200,))
     kw = dict(constraints=p.constraints, cl=p.cl, cu=p.cu, lb=p.lb, ub=p.ub)
-    ours = minimize_ipopt(p.fun, p.x0, **kw)
+    ours = minimize_ipopt(p.fun, p.x0, backend="cyipopt", **kw)
+    assert ours.backend == "cyipopt"
     problem = IpoptProblem(p.fun, p.x0, backend="casadi", **kw)
     first = problem.solve()
     again = problem.solve()
