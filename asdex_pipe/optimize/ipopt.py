@@ -401,6 +401,9 @@ class IpoptProblem:
             extra's Ipopt) or ``"auto"``: casadi when it is installed (its Ipopt and MUMPS
             ran 2.5-3× faster on the same iterations in ``bench/bench_casadi.py``), else
             cyipopt.
+        seeds: seed variant of the Hessian's products: ``"constant"`` (default) or
+            ``"auto"`` (times both variants at build from n = 10^4 on, which costs
+            compilations; see :func:`asdex_pipe.hessian_from_coloring`).
 
     Attributes:
         programs: the compiled :class:`~asdex_pipe.optimize.problem.Programs`.
@@ -433,6 +436,7 @@ class IpoptProblem:
         compilation_cache: str | Path | bool | None = None,
         allow_float32: bool = False,
         backend: str = "auto",
+        seeds: str = "constant",
     ):
         t_start = time.perf_counter()
         if backend not in BACKENDS:
@@ -447,7 +451,7 @@ class IpoptProblem:
             raise ValueError(
                 f"constraints must be callable or None, got {type(constraints).__name__}"
             )
-        check_problem_inputs(hessian, algorithm, order, mode, HESSIANS)
+        check_problem_inputs(hessian, algorithm, order, mode, HESSIANS, seeds)
         if not isinstance(data, tuple):
             raise ValueError(f"data must be a tuple of data arguments, got {type(data).__name__}")
         self.hessian = hessian
@@ -490,7 +494,7 @@ class IpoptProblem:
             self.programs = Programs(
                 fun_flat, c_flat, n, m, flat0, data_sample, hessian=hessian,
                 algorithm=algorithm, order=order, mode=mode, jacobian_mode=jacobian_mode,
-                coloring=coloring, store=store, dtype=dtype,
+                coloring=coloring, store=store, dtype=dtype, seeds=seeds,
             )  # fmt: skip
         self._casadi_solvers: dict[Any, Any] = {}
         self.builds = 1
