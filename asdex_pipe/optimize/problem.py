@@ -40,7 +40,12 @@ from jax.flatten_util import ravel_pytree
 
 from asdex_pipe.coloring import hessian_coloring_from_sparsity
 from asdex_pipe.fingerprint import digest
-from asdex_pipe.frontdoor import hessian_from_coloring, hessian_sparsity, value_and_jacobian
+from asdex_pipe.frontdoor import (
+    hessian_from_coloring,
+    hessian_sparsity,
+    value_and_jacobian,
+    value_and_jacobian_from_coloring,
+)
 from asdex_pipe.indices import index_dtype
 from asdex_pipe.pattern import ColoredPattern
 from asdex_pipe.vocabulary import HVP_MODES, ORDERS, SEEDS, SYMMETRIC_ALGORITHMS, check_one_of
@@ -74,22 +79,26 @@ def _abstract(tree: Any) -> Any:
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype), tree)
 
 
-def _lagrangian_key(lagrangian: Callable, samples: tuple, algorithm: str, order: str) -> str:
-    """Store key of the Lagrangian's coloring: its jaxpr (text and constants' bytes) at the
-    abstract samples, and the coloring options."""
-    closed = jax.make_jaxpr(lagrangian)(*samples)
+def _store_key(kind: str, fn: Callable, samples: tuple, **options: Any) -> str:
+    """Store key of a coloring of ``fn``: its jaxpr (text and constants' bytes) at the
+    abstract samples, what is colored (``kind``) and the coloring options."""
+    closed = jax.make_jaxpr(fn)(*samples)
     consts = hashlib.sha256()
     for c in closed.consts:
         consts.update(np.asarray(c).tobytes())
     return digest(
-        {
-            "kind": "lagrangian-hessian",
-            "jaxpr": str(closed.jaxpr),
-            "consts": consts.hexdigest(),
-            "algorithm": algorithm,
-            "order": order,
-        }
+        {"kind": kind, "jaxpr": str(closed.jaxpr), "consts": consts.hexdigest(), **options}
     )
+
+
+def _load(store: Any, key: str | None) -> ColoredPattern | None:
+    return None if store is None or key is None else store.load("coloring", key)
+
+
+def _save(store: Any, key: str | None, coloring: ColoredPattern, what: str, n: int) -> None:
+    if store is not None and key is not None:
+        coloring.provenance.update({"objective": what, "store_key": key, "input_shape": [n]})
+        store.save("coloring", key, coloring)
 
 
 class Programs:
@@ -104,7 +113,9 @@ class Programs:
             (``hess_rows``/``hess_cols``, row-major); None for limited-memory.
         hessian_colors, jacobian_colors: products per evaluation (None when not colored).
         coloring: the Lagrangian's ``HVP`` coloring (sparse route).
-        coloring_source: ``"given"``, ``"stored"`` or ``"detected"``.
+        coloring_source: ``"given"``, ``"stored"`` or ``"detected"`` (the Lagrangian's).
+        jacobian_source: ``"stored"`` or ``"detected"`` (the constraint Jacobian's
+            coloring; None without constraints).
         seeds: the Hessian's seed variant (``"auto"`` compiles and times both variants
             from n = 10^4 on, 0.4-0.7 s of setup at n = 3·10^4; ``"constant"`` skips that).
         build_timings: seconds per build step.
@@ -133,6 +144,7 @@ class Programs:
         self.build_timings: dict[str, float] = {}
         self.coloring: ColoredPattern | None = coloring
         self.coloring_source = "given" if coloring is not None else None
+        self.jacobian_source: str | None = None
         self.hessian_colors: int | None = None
         self.jacobian_colors = 0
         self.jac_rows = self.jac_cols = np.zeros(0, np.int32)
@@ -150,10 +162,23 @@ class Programs:
         jitted: dict[str, tuple[Callable, tuple]] = {"fg": (jax.jit(fg), (xs, ds))}
 
         if m:
-            jac = value_and_jacobian(
-                c_flat, args=(xs, *ds), argnums=0, mode=jacobian_mode, order=order,
-                format="values",
-            )  # fmt: skip
+            jkey = None
+            if store is not None:
+                jkey = _store_key(
+                    "constraint-jacobian", c_flat, (xs, *ds), mode=jacobian_mode, order=order
+                )
+            stored = _load(store, jkey)
+            if stored is not None:
+                jac = value_and_jacobian_from_coloring(
+                    c_flat, stored, "values", args=(xs, *ds), argnums=0
+                )
+            else:
+                jac = value_and_jacobian(
+                    c_flat, args=(xs, *ds), argnums=0, mode=jacobian_mode, order=order,
+                    format="values",
+                )  # fmt: skip
+                _save(store, jkey, jac.coloring, "constraint-jacobian", n)
+            self.jacobian_source = "stored" if stored is not None else "detected"
             s = jac.coloring.sparsity
             idx = index_dtype(max(m, n))
             self.jac_rows, self.jac_cols = s.rows.astype(idx), s.cols.astype(idx)
@@ -178,8 +203,10 @@ class Programs:
             if self.coloring is None:
                 key = None
                 if store is not None:
-                    key = _lagrangian_key(lagrangian, samples, algorithm, order)
-                    self.coloring = store.load("coloring", key)
+                    key = _store_key(
+                        "lagrangian-hessian", lagrangian, samples, algorithm=algorithm, order=order
+                    )
+                    self.coloring = _load(store, key)
                     self.coloring_source = "stored" if self.coloring is not None else None
                 if self.coloring is None:
                     sparsity = hessian_sparsity(lagrangian, args=samples, argnums=0)
@@ -187,12 +214,7 @@ class Programs:
                         sparsity, algorithm=algorithm, order=order
                     )
                     self.coloring_source = "detected"
-                    if store is not None:
-                        self.coloring.provenance.update(
-                            {"objective": "lagrangian", "key": key, "algorithm": algorithm,
-                             "order": order}
-                        )  # fmt: skip
-                        store.save("coloring", key, self.coloring)
+                    _save(store, key, self.coloring, "lagrangian-hessian", n)
             self.build_timings["coloring_s"] = time.perf_counter() - t
             t = time.perf_counter()
             derivative = hessian_from_coloring(

@@ -122,8 +122,9 @@ def test_store_reuses_the_lagrangian_coloring(tmp_path):
     kw = dict(constraints=HS.constraints, cl=HS.cl, cu=HS.cu, lb=HS.lb, ub=HS.ub, store=store)
     first = IpoptProblem(HS.fun, HS.x0, **kw)
     second = IpoptProblem(HS.fun, HS.x0, **kw)
-    assert first.programs.coloring_source == "detected"
-    assert second.programs.coloring_source == "stored"
+    assert first.programs.coloring_source == first.programs.jacobian_source == "detected"
+    assert second.programs.coloring_source == second.programs.jacobian_source == "stored"
+    assert {e.objective for e in store.entries()} == {"lagrangian-hessian", "constraint-jacobian"}
     assert (tmp_path / "store" / "jax_cache").is_dir()
     np.testing.assert_allclose(second.solve().fun, HS071_F_STAR, rtol=1e-6)
 
