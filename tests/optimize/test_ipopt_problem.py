@@ -179,3 +179,20 @@ def test_casadi_backend_reports_a_failing_callback():
     problem.programs.hess = boom
     with pytest.raises(RuntimeError, match="boom"):
         problem.solve()
+
+
+def test_fresh_process_gets_synchronous_cpu_dispatch():
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np, jax.numpy as jnp\n"
+        "from asdex_pipe.optimize.ipopt import IpoptProblem\n"
+        "p = IpoptProblem(lambda x: jnp.sum(x**2), np.ones(2), backend='cyipopt')\n"
+        "q = IpoptProblem(lambda x: jnp.sum(x**4), np.ones(2), backend='cyipopt', "
+        "sync_dispatch=False)\n"
+        "print(p.sync_dispatch, q.sync_dispatch, p.solve().status)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "False", "0"]
