@@ -188,7 +188,7 @@ def overhead(family: str, n: int, reps: int = 2000) -> str:
             ),
         }
     lines = [
-        f"per-callback overhead, {family} n={n} (median µs of {reps})",
+        f"\n**{family}, n = {n}** (µs, {reps} interleaved calls)\n",
         "| callback | program median | callback median | overhead | program p25 | "
         "callback p25 | overhead p25 |",
         "|---|---:|---:|---:|---:|---:|---:|",
