@@ -7,10 +7,11 @@ or matrix-free Hessian-vector products (one per CG step).
 ``minimize_ipopt(fun, x0, constraints=c, cl=..., cu=..., lb=..., ub=...)`` hands constrained
 problems to IPOPT (optional extra ``ipopt``) with the exact sparse Lagrangian Hessian of
 ``lagrangian_hessian`` (one pattern for every multiplier, fixed lower triangle) and the
-constraint Jacobian of ``constraint_jacobian``.
+constraint Jacobian of ``constraint_jacobian``; ``IpoptProblem`` builds such a problem once
+and solves it many times with new data arguments (CasADi's Ipopt when casadi is installed).
 """
 
-from asdex_pipe.optimize.ipopt import IpoptResult, minimize_ipopt
+from asdex_pipe.optimize.ipopt import IpoptProblem, IpoptResult, minimize_ipopt
 from asdex_pipe.optimize.lagrangian import (
     ConstraintJacobian,
     LagrangianHessian,
@@ -26,6 +27,7 @@ __all__ = [
     "BACKENDS",
     "STATUS_NAMES",
     "ConstraintJacobian",
+    "IpoptProblem",
     "IpoptResult",
     "LagrangianHessian",
     "SteihaugStep",

@@ -1,8 +1,10 @@
 """IPOPT with exact sparse derivatives: :func:`minimize_ipopt` builds the cyipopt problem.
 
-Every callback IPOPT makes is one jitted call: objective, gradient, constraints,
-constraint-Jacobian values and Lagrangian-Hessian values (lower triangle, see
-:mod:`asdex_pipe.optimize.lagrangian`); the structures are computed once, before the solve.
+:class:`IpoptProblem` builds a program once (detection, coloring, three compiled programs,
+see :mod:`asdex_pipe.optimize.problem`) and solves it many times, with new data arguments
+each time if wanted; :func:`minimize_ipopt` is one build and one solve. Every callback IPOPT
+makes is one call of a compiled program with numpy in and out; objective and gradient, and
+constraints and Jacobian, are evaluated together and reused at the same ``x``.
 
 cyipopt swallows an exception raised in the Hessian callback and lets IPOPT go on with
 stale values (and, in other callbacks, records it but lets IPOPT run to the end). Here
@@ -16,11 +18,11 @@ Ipopt 3.14 and MUMPS bundled).
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -28,18 +30,19 @@ import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
 
-from asdex_pipe.optimize.lagrangian import (
-    ConstraintJacobian,
-    LagrangianHessian,
-    constraint_jacobian,
-    lagrangian_hessian,
-    lagrangian_hessian_from_coloring,
-    num_constraints,
+from asdex_pipe.optimize.problem import (
+    DataSpec,
+    Programs,
+    check_outputs,
+    check_problem_inputs,
+    flat_functions,
+    sync_cpu_dispatch,
 )
+from asdex_pipe.optimize.problem import compilation_cache as problem_compilation_cache
 from asdex_pipe.pattern import ColoredPattern
-from asdex_pipe.vocabulary import HVP_MODES, check_one_of
 
 HESSIANS = ("sparse", "dense", "limited-memory")
+BACKENDS = ("auto", "cyipopt", "casadi")
 CALLBACKS = ("objective", "gradient", "constraints", "jacobian", "hessian")
 # IPOPT treats bounds at or beyond 1e19 as absent (nlp_lower/upper_bound_inf).
 IPOPT_INF = 1e20
@@ -54,10 +57,18 @@ def import_cyipopt() -> Any:
         import cyipopt
     except ImportError as exc:
         raise ImportError(
-            "minimize_ipopt needs cyipopt: pip install 'asdex_pipe[ipopt]' "
-            f"(cyipopt-wheels, which bundles Ipopt and MUMPS); import failed: {exc}"
+            "minimize_ipopt needs an Ipopt: pip install 'asdex_pipe[casadi]' (CasADi's Ipopt, "
+            "the faster one) or 'asdex_pipe[ipopt]' (cyipopt-wheels, which bundles Ipopt and "
+            f"MUMPS); import of cyipopt failed: {exc}"
         ) from exc
     return cyipopt
+
+
+def casadi_available() -> bool:
+    """Whether casadi (the ``casadi`` extra, CasADi's bundled Ipopt) can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("casadi") is not None
 
 
 # ------------------------------------------------------------------ result
@@ -87,6 +98,9 @@ class IpoptResult:
             (None for limited-memory; colors None for dense).
         jacobian_nnz, jacobian_colors: same for the constraint Jacobian (0 without
             constraints).
+        history: ``(iteration, f, inf_pr, inf_du)`` per iteration (cyipopt backend; empty
+            with casadi).
+        backend: the Ipopt that solved it, ``"cyipopt"`` or ``"casadi"``.
     """
 
     x: Any
@@ -107,6 +121,7 @@ class IpoptResult:
     jacobian_nnz: int = 0
     jacobian_colors: int = 0
     history: list[tuple[int, float, float, float]] = field(default_factory=list, repr=False)
+    backend: str = "cyipopt"
 
 
 # ------------------------------------------------------------------ input checks
@@ -202,75 +217,118 @@ def _check_bounds(lo: np.ndarray, hi: np.ndarray, what: str) -> None:
 
 # ------------------------------------------------------------------ callbacks
 class _Callbacks:
-    """The problem object handed to cyipopt: every callback timed, the first error kept."""
+    """The problem object handed to cyipopt: each callback is one call of a compiled
+    program (numpy in, numpy out), timed; the first error is kept.
 
-    def __init__(
-        self,
-        cyipopt: Any,
-        fns: dict[str, Callable],
-        jac: ConstraintJacobian | None,
-        hess_rows: np.ndarray | None,
-        hess_cols: np.ndarray | None,
-        dtype: Any,
-    ):
-        self._evaluation_error = cyipopt.CyIpoptEvaluationError
-        self._fns = fns
-        self._jac = jac
-        self._hess = (hess_rows, hess_cols)
-        self._dtype = dtype
+    ``objective``/``gradient`` share one evaluation (``[f, ∇f]``), and so do
+    ``constraints``/``jacobian`` (``[c, J]``): IPOPT asks for both at the same ``x``, and
+    the second call is a comparison of ``x`` with the last one and a slice.
+    """
+
+    def __init__(self, cyipopt: Any, programs: Programs, data: Any, dtype: Any, error: Any = None):
+        self._evaluation_error = error if error is not None else cyipopt.CyIpoptEvaluationError
+        self._fg = programs.fg
+        self._cj = programs.cj
+        self._hess = programs.hess
+        self._hess_structure = (programs.hess_rows, programs.hess_cols)
+        self._jac_structure = (programs.jac_rows, programs.jac_cols)
+        self._n, self._m = programs.n, programs.m
+        self._cast = None if np.dtype(dtype) == np.float64 else np.dtype(dtype)
+        # On the device once per solve, not copied at every call.
+        with jax.enable_x64(self._cast is None):
+            self.data = jax.device_put(data)
+        self._x_fg: np.ndarray | None = None
+        self._x_cj: np.ndarray | None = None
+        self._fg_out = self._cj_out = None
         self.error: tuple[str, BaseException] | None = None
         self.calls = dict.fromkeys(CALLBACKS, 0)
-        self.seconds = dict.fromkeys(CALLBACKS, 0.0)
         self.samples: dict[str, list[float]] = {k: [] for k in CALLBACKS}
         self.iterations = 0
         self.history: list[tuple[int, float, float, float]] = []
-        if hess_rows is None:  # limited-memory: cyipopt must not see a Hessian callback
+        if self._hess is None:  # limited-memory: cyipopt must not see a Hessian callback
             self.hessian = None
             self.hessianstructure = None
-        if jac is None:
+        if self._cj is None:
             self.constraints = None
             self.jacobian = None
             self.jacobianstructure = None
 
-    def _run(self, kind: str, *args: Any) -> np.ndarray:
+    @property
+    def seconds(self) -> dict[str, float]:
+        return {k: float(sum(v)) for k, v in self.samples.items()}
+
+    def _fail(self, kind: str, exc: BaseException) -> Exception:
+        self.error = (kind, exc)
+        return self._evaluation_error(f"{kind} callback failed: {exc}")
+
+    def _stopped(self) -> Exception:
+        return self._evaluation_error(f"stopping: an earlier {self.error[0]} callback failed")
+
+    def _objective_and_gradient(self, kind: str, x: np.ndarray) -> np.ndarray:
         if self.error is not None:
             # IPOPT may ask again before its next iteration check; never hand it values.
-            raise self._evaluation_error(f"stopping: an earlier {self.error[0]} callback failed")
+            raise self._stopped()
         t0 = time.perf_counter()
-        try:
-            x = jnp.asarray(args[0], dtype=self._dtype)
-            rest = [jnp.asarray(a, dtype=self._dtype) for a in args[1:]]
-            out = np.asarray(self._fns[kind](x, *rest), dtype=np.float64)
-        except Exception as exc:
-            self.error = (kind, exc)
-            raise self._evaluation_error(f"{kind} callback failed: {exc}") from exc
-        finally:
-            elapsed = time.perf_counter() - t0
-            self.calls[kind] += 1
-            self.seconds[kind] += elapsed
-            self.samples[kind].append(elapsed)
-        return out
+        if self._x_fg is None or not np.array_equal(x, self._x_fg):
+            try:
+                z = x if self._cast is None else x.astype(self._cast)
+                self._fg_out = np.asarray(self._fg(z, self.data), dtype=np.float64)
+            except Exception as exc:
+                raise self._fail(kind, exc) from exc
+            self._x_fg = x.copy()
+        self.calls[kind] += 1
+        self.samples[kind].append(time.perf_counter() - t0)
+        return self._fg_out
+
+    def _constraints_and_jacobian(self, kind: str, x: np.ndarray) -> np.ndarray:
+        if self.error is not None:
+            raise self._stopped()
+        t0 = time.perf_counter()
+        if self._x_cj is None or not np.array_equal(x, self._x_cj):
+            try:
+                z = x if self._cast is None else x.astype(self._cast)
+                self._cj_out = np.asarray(self._cj(z, self.data), dtype=np.float64)
+            except Exception as exc:
+                raise self._fail(kind, exc) from exc
+            self._x_cj = x.copy()
+        self.calls[kind] += 1
+        self.samples[kind].append(time.perf_counter() - t0)
+        return self._cj_out
 
     def objective(self, x: np.ndarray) -> float:
-        return float(self._run("objective", x))
+        return float(self._objective_and_gradient("objective", x)[0])
 
     def gradient(self, x: np.ndarray) -> np.ndarray:
-        return self._run("gradient", x)
+        return self._objective_and_gradient("gradient", x)[1:]
 
     def constraints(self, x: np.ndarray) -> np.ndarray:
-        return self._run("constraints", x)
+        return self._constraints_and_jacobian("constraints", x)[: self._m]
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
-        return self._run("jacobian", x)
+        return self._constraints_and_jacobian("jacobian", x)[self._m :]
 
     def jacobianstructure(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._jac.rows, self._jac.cols
+        return self._jac_structure
 
     def hessian(self, x: np.ndarray, lagrange: np.ndarray, obj_factor: float) -> np.ndarray:
-        return self._run("hessian", x, obj_factor, lagrange)
+        if self.error is not None:
+            raise self._stopped()
+        t0 = time.perf_counter()
+        try:
+            if self._cast is None:
+                out = self._hess(x, np.float64(obj_factor), lagrange, self.data)
+            else:
+                c = self._cast
+                out = self._hess(x.astype(c), c.type(obj_factor), lagrange.astype(c), self.data)
+            out = np.asarray(out, dtype=np.float64)
+        except Exception as exc:
+            raise self._fail("hessian", exc) from exc
+        self.calls["hessian"] += 1
+        self.samples["hessian"].append(time.perf_counter() - t0)
+        return out
 
     def hessianstructure(self) -> tuple[np.ndarray, np.ndarray]:
-        return self._hess
+        return self._hess_structure
 
     def intermediate(
         self,
@@ -286,72 +344,6 @@ class _Callbacks:
         return self.error is None
 
 
-# ------------------------------------------------------------------ derivatives
-def _dense_hessian(lagrangian: Callable, n: int) -> tuple[np.ndarray, np.ndarray, Callable]:
-    rows, cols = np.tril_indices(n)
-    rows, cols = rows.astype(np.int32), cols.astype(np.int32)
-
-    @jax.jit
-    def values(x, obj_factor, lagrange):
-        h = jax.hessian(lagrangian)(x, obj_factor, lagrange)
-        return h[rows, cols]
-
-    return rows, cols, values
-
-
-def _build(
-    fun_flat: Callable,
-    c_flat: Callable | None,
-    n: int,
-    m: int,
-    hessian: str,
-    algorithm: str,
-    order: str,
-    mode: str,
-    jacobian_mode: str,
-    coloring: ColoredPattern | None,
-    dtype: Any,
-) -> tuple[dict[str, Callable], ConstraintJacobian | None, Any, Any, LagrangianHessian | None]:
-    fns: dict[str, Callable] = {
-        "objective": jax.jit(fun_flat),
-        "gradient": jax.jit(jax.grad(fun_flat)),
-    }
-    jac = None
-    if m:
-        jac = constraint_jacobian(c_flat, n, mode=jacobian_mode)
-        fns["constraints"] = jax.jit(c_flat)
-        fns["jacobian"] = jac.values
-    lag = None
-    rows = cols = None
-    if hessian == "sparse":
-        if coloring is not None:
-            lag = lagrangian_hessian_from_coloring(
-                fun_flat, c_flat, coloring, n, mode=mode, dtype=dtype
-            )
-        else:
-            lag = lagrangian_hessian(
-                fun_flat, c_flat, n, algorithm=algorithm, order=order, mode=mode, dtype=dtype
-            )
-        rows, cols = lag.rows, lag.cols
-        fns["hessian"] = lag.values
-    elif hessian == "dense":
-
-        def lagrangian(x, obj_factor, lagrange):
-            value = obj_factor * fun_flat(x)
-            return value + jnp.vdot(lagrange, c_flat(x)) if m else value
-
-        rows, cols, fns["hessian"] = _dense_hessian(lagrangian, n)
-    return fns, jac, rows, cols, lag
-
-
-def _warm_up(fns: dict[str, Callable], x: jax.Array, m: int) -> None:
-    """Compile every callback at ``x0`` before IPOPT starts, so that callback timings are
-    evaluations and a function that fails at all fails here, with its own traceback."""
-    for kind, fn in fns.items():
-        args = (x, jnp.ones((), x.dtype), jnp.ones((m,), x.dtype)) if kind == "hessian" else (x,)
-        jax.block_until_ready(fn(*args))
-
-
 def _violation(g: np.ndarray, cl: np.ndarray, cu: np.ndarray, x: np.ndarray, lb, ub) -> float:
     parts = [
         np.maximum(cl - g, 0.0),
@@ -360,6 +352,288 @@ def _violation(g: np.ndarray, cl: np.ndarray, cu: np.ndarray, x: np.ndarray, lb,
         np.maximum(x - ub, 0.0),
     ]
     return float(max((p.max() if p.size else 0.0) for p in parts))
+
+
+def _timings(callbacks: Any, setup_s: float, solve_s: float, total_s: float) -> dict[str, Any]:
+    seconds = callbacks.seconds
+    callbacks_s = float(sum(seconds.values()))
+    return {
+        "total_s": total_s,
+        "setup_s": setup_s,
+        "solve_s": solve_s,
+        "callbacks_s": callbacks_s,
+        "ipopt_s": solve_s - callbacks_s,
+        "callbacks": {
+            k: {
+                "calls": callbacks.calls[k],
+                "seconds": seconds[k],
+                "median_s": float(np.median(callbacks.samples[k]))
+                if callbacks.samples[k]
+                else None,
+            }
+            for k in CALLBACKS
+        },
+    }
+
+
+# ------------------------------------------------------------------ the reusable problem
+class IpoptProblem:
+    """A constrained program built once (detection, coloring, compilation) and solved many
+    times with :meth:`solve`, which pays only IPOPT and the callbacks.
+
+    ``fun(x, *data)`` and ``constraints(x, *data)`` take the variables ``x`` (an array or a
+    pytree like ``x0``) and then the data arguments: parameters of the problem (targets,
+    weights, initial states) whose values change between solves without a rebuild. Their
+    shapes and dtypes are fixed by ``data`` given here; the sparsity patterns are detected
+    with the data as unknowns and hold for every data value.
+
+    Args:
+        fun, x0, constraints, cl, cu, lb, ub, options, hessian, algorithm, order, mode,
+            jacobian_mode, coloring, allow_float32: as in :func:`minimize_ipopt` (bounds
+            and options are the defaults of every :meth:`solve`).
+        data: the data arguments' sample values (a tuple; ``()`` for none).
+        store: an :class:`~asdex_pipe.store.artifact_store.ArtifactStore`: the Lagrangian's
+            coloring is loaded from it when stored (keyed by the Lagrangian's jaxpr and the
+            coloring options), else detected and saved there. A local store also hosts
+            JAX's persistent compilation cache (``<root>/jax_cache``) unless
+            ``compilation_cache`` says otherwise.
+        compilation_cache: a directory for JAX's persistent compilation cache during the
+            build (``False``: none even with a local store).
+        backend: ``"casadi"`` (CasADi's ``nlpsol("ipopt")`` with these compiled programs
+            as CasADi functions; the ``casadi`` extra), ``"cyipopt"`` (the ``ipopt``
+            extra's Ipopt) or ``"auto"``: casadi when it is installed (its Ipopt and MUMPS
+            ran 2.5-3× faster on the same iterations in ``bench/bench_casadi.py``), else
+            cyipopt.
+        seeds: seed variant of the Hessian's products: ``"constant"`` (default) or
+            ``"auto"`` (times both variants at build from n = 10^4 on, which costs
+            compilations; see :func:`asdex_pipe.hessian_from_coloring`).
+        sync_dispatch: when JAX has not computed anything yet in this process, switch
+            its CPU dispatch to synchronous (``jax_cpu_enable_async_dispatch=False``,
+            process-wide; see :func:`~asdex_pipe.optimize.problem.sync_cpu_dispatch`):
+            callbacks 2-3× faster at small n. Has no effect once JAX has run.
+
+    Attributes:
+        programs: the compiled :class:`~asdex_pipe.optimize.problem.Programs`.
+        n, m: variables and constraints.
+        builds: how many times detection, coloring and compilation ran (1).
+        sync_dispatch: whether JAX's CPU dispatch is synchronous in this process.
+        setup_s: seconds of the build.
+    """
+
+    builds_total = 0  # builds over all instances, for tests and benchmarks
+
+    def __init__(
+        self,
+        fun: Callable,
+        x0: Any,
+        *,
+        constraints: Callable | None = None,
+        data: tuple = (),
+        cl: Any = None,
+        cu: Any = None,
+        lb: Any = None,
+        ub: Any = None,
+        options: dict[str, Any] | None = None,
+        hessian: str = "sparse",
+        algorithm: str = "star",
+        order: str = "largest_first",
+        mode: str = "fwd_over_rev",
+        jacobian_mode: str = "auto",
+        coloring: ColoredPattern | None = None,
+        store: Any = None,
+        compilation_cache: str | Path | bool | None = None,
+        allow_float32: bool = False,
+        backend: str = "auto",
+        seeds: str = "constant",
+        sync_dispatch: bool = True,
+    ):
+        t_start = time.perf_counter()
+        self.sync_dispatch = sync_cpu_dispatch() if sync_dispatch else False
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        if backend == "auto":
+            backend = "casadi" if casadi_available() else "cyipopt"
+        self.backend = backend
+        self._cyipopt = import_cyipopt() if backend == "cyipopt" else None
+        if not callable(fun):
+            raise ValueError(f"fun must be callable, got {type(fun).__name__}")
+        if constraints is not None and not callable(constraints):
+            raise ValueError(
+                f"constraints must be callable or None, got {type(constraints).__name__}"
+            )
+        check_problem_inputs(hessian, algorithm, order, mode, HESSIANS, seeds)
+        if not isinstance(data, tuple):
+            raise ValueError(f"data must be a tuple of data arguments, got {type(data).__name__}")
+        self.hessian = hessian
+        self.options = _check_options(options)
+        flat0, unravel, dtype = _flat_x0(x0, allow_float32)
+        n = flat0.size
+        if hessian == "dense" and n > DENSE_MAX_N:
+            raise ValueError(
+                f"hessian='dense' lists all n(n+1)/2 entries; n={n} > {DENSE_MAX_N} does not "
+                "fit, use hessian='sparse'"
+            )
+        if coloring is not None and (
+            not isinstance(coloring, ColoredPattern) or coloring.mode != "HVP"
+        ):
+            raise ValueError("coloring must be an HVP ColoredPattern of the Lagrangian pattern")
+        if coloring is not None and coloring.shape != (n, n):
+            raise ValueError(f"coloring has shape {coloring.shape} but x0 holds {n} values")
+        self._x0_tree = x0
+        self.lb = _bound_vector(lb, "lb", n, -IPOPT_INF, x0)
+        self.ub = _bound_vector(ub, "ub", n, IPOPT_INF, x0)
+        _check_bounds(self.lb, self.ub, "variable bounds")
+        self.n, self.dtype, self._unravel, self._flat0 = n, dtype, unravel, flat0
+        if compilation_cache is None and store is not None and store.location.is_local:
+            compilation_cache = Path(store.root) / "jax_cache"
+        cache_dir = None if compilation_cache is False else compilation_cache
+        with (
+            jax.enable_x64(dtype == np.float64),
+            warnings.catch_warnings(),
+            problem_compilation_cache(cache_dir),
+        ):
+            warnings.filterwarnings("ignore", message=".*saves nothing over a dense evaluation")
+            self._data_spec = DataSpec(data, dtype)
+            data_sample = self._data_spec.sample
+            m = check_outputs(fun, constraints, unravel, flat0, data_sample)
+            self.m = m
+            if m == 0 and (cl is not None or cu is not None) and np.size(cl) + np.size(cu) > 0:
+                raise ValueError("cl/cu given but there are no constraints")
+            self.cl, self.cu = self._constraint_bounds(cl, cu)
+            fun_flat, c_flat = flat_functions(fun, constraints if m else None, unravel)
+            self.programs = Programs(
+                fun_flat, c_flat, n, m, flat0, data_sample, hessian=hessian,
+                algorithm=algorithm, order=order, mode=mode, jacobian_mode=jacobian_mode,
+                coloring=coloring, store=store, dtype=dtype, seeds=seeds,
+            )  # fmt: skip
+        self._casadi_solvers: dict[Any, Any] = {}
+        self.builds = 1
+        IpoptProblem.builds_total += 1
+        self.setup_s = time.perf_counter() - t_start
+
+    def _constraint_bounds(self, cl: Any, cu: Any) -> tuple[np.ndarray, np.ndarray]:
+        m = self.m
+        if not m:
+            return np.zeros(0), np.zeros(0)
+        g_lo = _bound_vector(cl, "cl", m, 0.0 if cu is None else -IPOPT_INF)
+        g_hi = _bound_vector(cu, "cu", m, 0.0 if cl is None else IPOPT_INF)
+        _check_bounds(g_lo, g_hi, "constraint bounds")
+        return g_lo, g_hi
+
+    @property
+    def coloring(self) -> ColoredPattern | None:
+        """The Lagrangian's ``HVP`` coloring (sparse route)."""
+        return self.programs.coloring
+
+    def solve(
+        self,
+        x0: Any = None,
+        *data: Any,
+        cl: Any = None,
+        cu: Any = None,
+        lb: Any = None,
+        ub: Any = None,
+        options: dict[str, Any] | None = None,
+    ) -> IpoptResult:
+        """Solve from ``x0`` (default: the build's) with these data arguments (default: the
+        build's). Bounds and options given here replace the build's for this solve.
+
+        Raises:
+            ValueError: ``x0`` or data of another structure, shape or dtype; bad bounds.
+            Exception: the first exception raised inside a callback, after IPOPT stopped.
+        """
+        t_start = time.perf_counter()
+        if x0 is None:
+            flat0 = self._flat0
+        else:
+            flat0 = _flat_x0(x0, self.dtype != np.float64)[0]
+            if flat0.size != self.n:
+                raise ValueError(f"x0 holds {flat0.size} values, the problem has {self.n}")
+        x_lb = self.lb if lb is None else _bound_vector(lb, "lb", self.n, -IPOPT_INF, x0)
+        x_ub = self.ub if ub is None else _bound_vector(ub, "ub", self.n, IPOPT_INF, x0)
+        _check_bounds(x_lb, x_ub, "variable bounds")
+        g_lo, g_hi = (self.cl, self.cu) if cl is None and cu is None else (
+            self._constraint_bounds(cl, cu)
+        )  # fmt: skip
+        opts = dict(self.options)
+        if options is not None:
+            opts.update({k: v for k, v in _check_options(options).items()})
+        d = self._data_spec.sample if not data else self._data_spec.cast(data)
+        with jax.enable_x64(self.dtype == np.float64):
+            if self.backend == "casadi":
+                from asdex_pipe.optimize.casadi_backend import solve_casadi
+
+                return solve_casadi(self, flat0, d, x_lb, x_ub, g_lo, g_hi, opts, t_start)
+            return self._solve_cyipopt(flat0, d, x_lb, x_ub, g_lo, g_hi, opts, t_start)
+
+    def _solve_cyipopt(self, flat0, d, x_lb, x_ub, g_lo, g_hi, opts, t_start) -> IpoptResult:
+        callbacks = _Callbacks(self._cyipopt, self.programs, d, self.dtype)
+        problem = self._cyipopt.Problem(
+            n=self.n, m=self.m, problem_obj=callbacks, lb=x_lb, ub=x_ub, cl=g_lo, cu=g_hi
+        )
+        if self.hessian == "limited-memory":
+            opts["hessian_approximation"] = "limited-memory"
+        for key, value in opts.items():
+            try:
+                problem.add_option(key, value)
+            except TypeError:
+                raise ValueError(
+                    f"IPOPT refused option {key}={value!r} (unknown name or wrong type)"
+                ) from None
+        setup_s = time.perf_counter() - t_start
+        t_solve = time.perf_counter()
+        x_opt, info = problem.solve(flat0.astype(np.float64))
+        solve_s = time.perf_counter() - t_solve
+        if callbacks.error is not None:
+            kind, exc = callbacks.error
+            exc.add_note(
+                f"raised in minimize_ipopt's {kind} callback at IPOPT iteration "
+                f"{callbacks.iterations}; IPOPT was stopped"
+            )
+            raise exc
+        msg = info["status_msg"]
+        return self.result(
+            x_opt, float(info["obj_val"]), info["g"], info["mult_g"], info["mult_x_L"],
+            info["mult_x_U"], int(info["status"]),
+            msg.decode() if isinstance(msg, bytes) else str(msg), callbacks,
+            (x_lb, x_ub, g_lo, g_hi), setup_s, solve_s, time.perf_counter() - t_start,
+        )  # fmt: skip
+
+    def as_tree(self, v: np.ndarray) -> Any:
+        """A flat vector with ``x0``'s structure (numpy leaves)."""
+        with jax.enable_x64(self.dtype == np.float64):
+            return jax.tree.map(np.asarray, self._unravel(jnp.asarray(v, dtype=self.dtype)))
+
+    def result(
+        self, x_opt, fun, g, mult_g, mult_x_l, mult_x_u, status, message, callbacks, bounds,
+        setup_s, solve_s, total_s,
+    ) -> IpoptResult:  # fmt: skip
+        """The :class:`IpoptResult` of one solve (for the backends)."""
+        x_lb, x_ub, g_lo, g_hi = bounds
+        g = np.asarray(g, dtype=np.float64).reshape(-1)
+        x_opt = np.asarray(x_opt, dtype=np.float64).reshape(-1)
+        p = self.programs
+        return IpoptResult(
+            x=self.as_tree(x_opt),
+            fun=fun,
+            constraints=g,
+            mult_g=np.asarray(mult_g, dtype=np.float64).reshape(-1),
+            mult_x_L=self.as_tree(np.asarray(mult_x_l).reshape(-1)),
+            mult_x_U=self.as_tree(np.asarray(mult_x_u).reshape(-1)),
+            status=status,
+            message=message,
+            success=status in (0, 1),
+            iterations=callbacks.iterations,
+            constraint_violation=_violation(g, g_lo, g_hi, x_opt, x_lb, x_ub),
+            timings=_timings(callbacks, setup_s, solve_s, total_s),
+            hessian=self.hessian,
+            hessian_nnz=None if p.hess_rows is None else int(p.hess_rows.size),
+            hessian_colors=p.hessian_colors,
+            jacobian_nnz=int(p.jac_rows.size),
+            jacobian_colors=p.jacobian_colors,
+            history=callbacks.history,
+            backend=self.backend,
+        )
 
 
 # ------------------------------------------------------------------ entry point
@@ -380,6 +654,10 @@ def minimize_ipopt(
     jacobian_mode: str = "auto",
     coloring: ColoredPattern | None = None,
     allow_float32: bool = False,
+    store: Any = None,
+    compilation_cache: str | Path | bool | None = None,
+    backend: str = "auto",
+    sync_dispatch: bool = True,
 ) -> IpoptResult:
     """Minimise ``fun(x)`` subject to ``cl <= constraints(x) <= cu`` and ``lb <= x <= ub``
     with IPOPT, handing it exact sparse derivatives.
@@ -410,6 +688,14 @@ def minimize_ipopt(
         coloring: an existing ``HVP`` coloring of the Lagrangian pattern over the flat
             ``x`` (skips detection and coloring), e.g. a stored artifact.
         allow_float32: evaluate in float32 when ``x0`` is float32 (refused otherwise).
+        store: an artifact store: the Lagrangian's coloring is reused from it when stored,
+            else detected and saved (see :class:`IpoptProblem`).
+        compilation_cache: directory of JAX's persistent compilation cache for the build
+            (default: ``<store root>/jax_cache`` for a local store, else none).
+        backend: ``"auto"`` (casadi when installed, else cyipopt), ``"casadi"`` or
+            ``"cyipopt"``; see :class:`IpoptProblem`.
+        sync_dispatch: synchronous JAX CPU dispatch when JAX has not run yet (see
+            :class:`IpoptProblem`).
 
     Returns:
         An :class:`IpoptResult`.
@@ -423,134 +709,14 @@ def minimize_ipopt(
             IPOPT has been stopped (with a note naming the callback).
     """
     t_start = time.perf_counter()
-    cyipopt = import_cyipopt()
-    if not callable(fun):
-        raise ValueError(f"fun must be callable, got {type(fun).__name__}")
-    if constraints is not None and not callable(constraints):
-        raise ValueError(f"constraints must be callable or None, got {type(constraints).__name__}")
-    if hessian not in HESSIANS:
-        raise ValueError(f"hessian must be one of {HESSIANS}, got {hessian!r}")
-    check_one_of(mode, HVP_MODES, "mode")
-    opts = _check_options(options)
-    flat0, unravel, dtype = _flat_x0(x0, allow_float32)
-    n = flat0.size
-    if hessian == "dense" and n > DENSE_MAX_N:
-        raise ValueError(
-            f"hessian='dense' lists all n(n+1)/2 entries; n={n} > {DENSE_MAX_N} does not fit, "
-            "use hessian='sparse'"
-        )
-    if coloring is not None and (
-        not isinstance(coloring, ColoredPattern) or coloring.mode != "HVP"
-    ):
-        raise ValueError("coloring must be an HVP ColoredPattern of the Lagrangian pattern")
-    if coloring is not None and coloring.shape != (n, n):
-        raise ValueError(f"coloring has shape {coloring.shape} but x0 holds {n} values")
-    x_lb = _bound_vector(lb, "lb", n, -IPOPT_INF, x0)
-    x_ub = _bound_vector(ub, "ub", n, IPOPT_INF, x0)
-    _check_bounds(x_lb, x_ub, "variable bounds")
-
-    with jax.enable_x64(dtype == np.float64), warnings.catch_warnings():
-        # A tiny program (HS071) is dense; that the coloring saves nothing is no news there.
-        warnings.filterwarnings("ignore", message=".*saves nothing over a dense evaluation")
-
-        def fun_flat(z):
-            return jnp.reshape(fun(unravel(z)), ())
-
-        out = jax.eval_shape(fun, jax.tree.map(jnp.asarray, unravel(jnp.asarray(flat0))))
-        if not isinstance(out, jax.ShapeDtypeStruct) or math.prod(out.shape) != 1:
-            got = out.shape if isinstance(out, jax.ShapeDtypeStruct) else type(out).__name__
-            raise ValueError(f"fun must return a scalar, got output of shape {got}")
-        c_flat = None
-        m = 0
-        if constraints is not None:
-
-            def c_flat(z):
-                return constraints(unravel(z))
-
-            m = num_constraints(c_flat, (n,), dtype)
-        if m == 0 and (cl is not None or cu is not None) and np.size(cl) + np.size(cu) > 0:
-            raise ValueError("cl/cu given but there are no constraints")
-        if m:
-            g_lo = _bound_vector(cl, "cl", m, 0.0 if cu is None else -IPOPT_INF)
-            g_hi = _bound_vector(cu, "cu", m, 0.0 if cl is None else IPOPT_INF)
-            _check_bounds(g_lo, g_hi, "constraint bounds")
-        else:
-            g_lo = g_hi = np.zeros(0)
-            c_flat = None
-
-        fns, jac, rows, cols, lag = _build(
-            fun_flat, c_flat, n, m, hessian, algorithm, order, mode, jacobian_mode, coloring,
-            dtype,
-        )  # fmt: skip
-        x_dev = jnp.asarray(flat0)
-        _warm_up(fns, x_dev, m)
-        callbacks = _Callbacks(cyipopt, fns, jac, rows, cols, dtype)
-        problem = cyipopt.Problem(
-            n=n, m=m, problem_obj=callbacks, lb=x_lb, ub=x_ub, cl=g_lo, cu=g_hi
-        )
-        if hessian == "limited-memory":
-            opts["hessian_approximation"] = "limited-memory"
-        for key, value in opts.items():
-            try:
-                problem.add_option(key, value)
-            except TypeError:
-                raise ValueError(
-                    f"IPOPT refused option {key}={value!r} (unknown name or wrong type)"
-                ) from None
-        setup_s = time.perf_counter() - t_start
-        t_solve = time.perf_counter()
-        x_opt, info = problem.solve(flat0.astype(np.float64))
-        solve_s = time.perf_counter() - t_solve
-
-    if callbacks.error is not None:
-        kind, exc = callbacks.error
-        exc.add_note(
-            f"raised in minimize_ipopt's {kind} callback at IPOPT iteration "
-            f"{callbacks.iterations}; IPOPT was stopped"
-        )
-        raise exc
-
-    def as_tree(v: np.ndarray) -> Any:
-        with jax.enable_x64(dtype == np.float64):
-            return jax.tree.map(np.asarray, unravel(jnp.asarray(v, dtype=dtype)))
-
-    g = np.asarray(info["g"], dtype=np.float64)
-    callbacks_s = float(sum(callbacks.seconds.values()))
-    status = int(info["status"])
-    msg = info["status_msg"]
-    return IpoptResult(
-        x=as_tree(x_opt),
-        fun=float(info["obj_val"]),
-        constraints=g,
-        mult_g=np.asarray(info["mult_g"], dtype=np.float64),
-        mult_x_L=as_tree(np.asarray(info["mult_x_L"])),
-        mult_x_U=as_tree(np.asarray(info["mult_x_U"])),
-        status=status,
-        message=msg.decode() if isinstance(msg, bytes) else str(msg),
-        success=status in (0, 1),
-        iterations=callbacks.iterations,
-        constraint_violation=_violation(g, g_lo, g_hi, np.asarray(x_opt), x_lb, x_ub),
-        timings={
-            "total_s": time.perf_counter() - t_start,
-            "setup_s": setup_s,
-            "solve_s": solve_s,
-            "callbacks_s": callbacks_s,
-            "ipopt_s": solve_s - callbacks_s,
-            "callbacks": {
-                k: {
-                    "calls": callbacks.calls[k],
-                    "seconds": callbacks.seconds[k],
-                    "median_s": float(np.median(callbacks.samples[k]))
-                    if callbacks.samples[k]
-                    else None,
-                }
-                for k in CALLBACKS
-            },
-        },
-        hessian=hessian,
-        hessian_nnz=None if rows is None else int(rows.size),
-        hessian_colors=None if lag is None else lag.num_colors,
-        jacobian_nnz=0 if jac is None else jac.nnz,
-        jacobian_colors=0 if jac is None else jac.num_colors,
-        history=callbacks.history,
-    )
+    problem = IpoptProblem(
+        fun, x0, constraints=constraints, cl=cl, cu=cu, lb=lb, ub=ub, options=options,
+        hessian=hessian, algorithm=algorithm, order=order, mode=mode,
+        jacobian_mode=jacobian_mode, coloring=coloring, store=store,
+        compilation_cache=compilation_cache, allow_float32=allow_float32, backend=backend,
+        sync_dispatch=sync_dispatch,
+    )  # fmt: skip
+    res = problem.solve()
+    res.timings["setup_s"] += problem.setup_s
+    res.timings["total_s"] = time.perf_counter() - t_start
+    return res
