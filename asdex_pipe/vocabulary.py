@@ -46,7 +46,17 @@ ORDERS = (
 )
 #: Output formats of the sparse Hessian / Jacobian functions. ``"values"`` is the (nnz,)
 #: vector of nonzero values in the coloring's pattern order (row-major sorted).
-FORMATS = ("bcoo", "dense", "scipy", "values")
+FORMATS = (
+    "bcoo",
+    "dense",
+    "scipy",
+    "values",
+    # asdex 0.5's names, for code written for it: a numpy array and scipy's three layouts
+    "numpy_dense",
+    "scipy_csr",
+    "scipy_coo",
+    "scipy_csc",
+)
 #: How seed vectors enter the compiled program (see ``differentiation/api.py``).
 SEEDS = ("auto", "constant", "indexed")
 #: Result layouts for pytree inputs: jax.hessian-like nested blocks, or one flat matrix.

@@ -97,9 +97,29 @@ def _unchanged(out: Any, layout: Layout) -> Any:
     return out
 
 
+def _each_matrix(out: Any, convert: Callable[[Any], Any]) -> Any:
+    """``convert`` applied to the one matrix or to every block of a structured result."""
+    return jax.tree.map(convert, out, is_leaf=lambda a: sp.issparse(a) or hasattr(a, "shape"))
+
+
+def _wrap_numpy(out: Any, layout: Layout) -> Any:
+    return _each_matrix(_wrap_dense(out, layout), np.asarray)
+
+
+def _scipy_as(layout_name: str) -> Callable[[Any, Layout], Any]:
+    def wrap(out: Any, layout: Layout) -> Any:
+        return _each_matrix(_wrap_scipy(out, layout), lambda m: m.asformat(layout_name))
+
+    return wrap
+
+
 FORMAT_TABLE: dict[str, Format] = {
     "bcoo": Format(_finish_bcoo, _wrap_bcoo, lambda layout: layout.blocks is not None),
     "dense": Format(_finish_dense, _wrap_dense, lambda layout: True),
     "scipy": Format(_values, _wrap_scipy, lambda layout: False, host_only=True),
     "values": Format(_values, _unchanged, lambda layout: False),
+    "numpy_dense": Format(_finish_dense, _wrap_numpy, lambda layout: True, host_only=True),
+    "scipy_csr": Format(_values, _wrap_scipy, lambda layout: False, host_only=True),
+    "scipy_coo": Format(_values, _scipy_as("coo"), lambda layout: False, host_only=True),
+    "scipy_csc": Format(_values, _scipy_as("csc"), lambda layout: False, host_only=True),
 }

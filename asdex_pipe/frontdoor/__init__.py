@@ -36,6 +36,10 @@ from asdex_pipe.frontdoor.compressed import (
     compressed_jacobian_from_coloring,
     decompress,
     decompress_data,
+    value_and_compressed_hessian,
+    value_and_compressed_hessian_from_coloring,
+    value_and_compressed_jacobian,
+    value_and_compressed_jacobian_from_coloring,
 )
 from asdex_pipe.frontdoor.detect import (
     hessian_coloring,
@@ -65,6 +69,10 @@ __all__ = [
     "jacobian_coloring",
     "jacobian_from_coloring",
     "jacobian_sparsity",
+    "value_and_compressed_hessian",
+    "value_and_compressed_hessian_from_coloring",
+    "value_and_compressed_jacobian",
+    "value_and_compressed_jacobian_from_coloring",
     "value_and_hessian",
     "value_and_hessian_from_coloring",
     "value_and_jacobian",

@@ -19,7 +19,7 @@ from asdex_pipe.differentiation.hvp import check_mode, hvp_fn
 from asdex_pipe.frontdoor.bind import bind, bind_data
 from asdex_pipe.frontdoor.calls import resolve_call
 from asdex_pipe.frontdoor.derivative import SparseDerivative, build, check_options
-from asdex_pipe.frontdoor.inputs import input_spec
+from asdex_pipe.frontdoor.inputs import ArgumentTypeError, input_spec
 from asdex_pipe.pattern import ColoredPattern
 from asdex_pipe.vocabulary import FORMATS, HVP_MODES
 
@@ -53,6 +53,8 @@ _INPUT_DOC = """
             program is traced).
         allow_int: accept integer leaves among the differentiated arguments (their
             derivatives are zero), as ``jax.grad(..., allow_int=True)``.
+        output_format: asdex's name for ``format`` (its values ``"numpy_dense"``,
+            ``"scipy_csr"``, ``"scipy_coo"``, ``"scipy_csc"`` are formats here too).
         structure: ``"tree"`` (blocks nested like ``jax.hessian`` / ``jax.jacobian``;
             the default for the general form) or ``"flat"`` (one matrix over the raveled
             differentiated arguments, see ``.unravel``; the default for one array).
@@ -62,6 +64,16 @@ _INPUT_DOC = """
     them (Python ints, strings, None...) are static: fixed while tracing, and a call with
     other static values, other keyword arguments or other shapes builds again for those
     (as JAX retraces)."""
+
+
+def _format_of(given: dict[str, Any], default: str | None) -> str | None:
+    """``format``, or asdex's ``output_format`` keyword for it (both given: they must agree)."""
+    fmt, alias = given["format"], given["output_format"]
+    if alias is None:
+        return fmt
+    if fmt not in (None, default, alias):
+        raise ArgumentTypeError(f"format={fmt!r} and output_format={alias!r} disagree; give one")
+    return alias
 
 
 def _from_coloring_mode(mode: str, format: str | None) -> tuple[str, str]:
@@ -80,6 +92,7 @@ def hessian(
     algorithm: str = "star",
     order: str = "largest_first",
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     dtype: Any = None,
     seeds: str = "auto",
@@ -128,6 +141,7 @@ def value_and_hessian(
     algorithm: str = "star",
     order: str = "largest_first",
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     dtype: Any = None,
     seeds: str = "auto",
@@ -152,6 +166,7 @@ def jacobian(
     mode: str = "auto",
     order: str = "largest_first",
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     dtype: Any = None,
     args: Any = None,
@@ -193,6 +208,7 @@ def value_and_jacobian(
     mode: str = "auto",
     order: str = "largest_first",
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     dtype: Any = None,
     args: Any = None,
@@ -222,7 +238,7 @@ def _detecting(
         given["kwargs"], given["argnums"], given["allow_int"],
     )  # fmt: skip
     options = check_options(
-        kind, given["mode"], given["format"], given["chunk_size"],
+        kind, given["mode"], _format_of(given, "bcoo"), given["chunk_size"],
         given.get("seeds", "constant"), with_value, given["structure"],
         given.get("algorithm"), given["order"],
     )  # fmt: skip
@@ -238,6 +254,7 @@ def hessian_from_coloring(
     coloring: ColoredPattern,
     mode: str = "fwd_over_rev",
     format: str | None = None,
+    output_format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -298,6 +315,7 @@ def value_and_hessian_from_coloring(
     coloring: ColoredPattern,
     mode: str = "fwd_over_rev",
     format: str | None = None,
+    output_format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -322,6 +340,7 @@ def jacobian_from_coloring(
     f: Callable,
     coloring: ColoredPattern,
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -356,6 +375,7 @@ def value_and_jacobian_from_coloring(
     f: Callable,
     coloring: ColoredPattern,
     format: str = "bcoo",
+    output_format: str | None = None,
     chunk_size: int | None = None,
     *,
     input_shape: Any = None,
@@ -378,9 +398,9 @@ def _coloring_given(
     """The ``*_from_coloring`` builders' shared body (``given``: the public locals)."""
     what = f"{'value_and_' if with_value else ''}{kind}_from_coloring"
     if kind == "hessian":
-        mode, fmt = _from_coloring_mode(given["mode"], given["format"])
+        mode, fmt = _from_coloring_mode(given["mode"], _format_of(given, None))
     else:
-        mode, fmt = "auto", given["format"]
+        mode, fmt = "auto", _format_of(given, "bcoo")
     options = check_options(
         kind, mode, fmt, given["chunk_size"], given.get("seeds", "constant"), with_value,
         given["structure"],

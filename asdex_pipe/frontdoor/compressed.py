@@ -34,6 +34,10 @@ __all__ = [
     "compressed_jacobian_from_coloring",
     "decompress",
     "decompress_data",
+    "value_and_compressed_hessian",
+    "value_and_compressed_hessian_from_coloring",
+    "value_and_compressed_jacobian",
+    "value_and_compressed_jacobian_from_coloring",
 ]
 
 
@@ -159,6 +163,27 @@ def compressed_jacobian_from_coloring(
     )  # fmt: skip
 
 
+def value_and_compressed_hessian(f: Callable, *sample_args: Any, **options: Any) -> Any:
+    """:func:`compressed_hessian` with ``with_value=True``: ``x -> (f(x), B)`` (asdex's
+    name)."""
+    return compressed_hessian(f, *sample_args, with_value=True, **options)
+
+
+def value_and_compressed_hessian_from_coloring(f: Callable, coloring: Any, **options: Any) -> Any:
+    """:func:`compressed_hessian_from_coloring` with ``with_value=True``."""
+    return compressed_hessian_from_coloring(f, coloring, with_value=True, **options)
+
+
+def value_and_compressed_jacobian(f: Callable, *sample_args: Any, **options: Any) -> Any:
+    """:func:`compressed_jacobian` with ``with_value=True``: ``x -> (f(x), B)``."""
+    return compressed_jacobian(f, *sample_args, with_value=True, **options)
+
+
+def value_and_compressed_jacobian_from_coloring(f: Callable, coloring: Any, **options: Any) -> Any:
+    """:func:`compressed_jacobian_from_coloring` with ``with_value=True``."""
+    return compressed_jacobian_from_coloring(f, coloring, with_value=True, **options)
+
+
 def product_length(coloring: ColoredPattern) -> int:
     """Length of one compressed product: m for JVPs, n for HVPs and VJPs."""
     return coloring.shape[0] if coloring.mode == "JVP" else coloring.shape[1]
@@ -193,17 +218,26 @@ def decompress_data(compressed: Any, coloring: ColoredPattern) -> jax.Array:
     return apply_plan(plan["kind"], arrays, jnp.asarray(compressed))
 
 
-def decompress(compressed: Any, coloring: ColoredPattern, format: str = "bcoo") -> Any:
+def decompress(
+    compressed: Any,
+    coloring: ColoredPattern,
+    format: str = "bcoo",
+    *,
+    output_format: str | None = None,
+) -> Any:
     """The sparse matrix from compressed products (see :func:`decompress_data`).
 
     Args:
         compressed: (k, L) products.
         coloring: their coloring.
-        format: ``"bcoo"``, ``"dense"``, ``"scipy"`` (host CSR) or ``"values"``.
+        format: one of ``FORMATS``: ``"bcoo"``, ``"dense"``, ``"scipy"`` (host CSR),
+            ``"values"``, or asdex's ``"numpy_dense"``, ``"scipy_csr"``/``"_coo"``/``"_csc"``.
+        output_format: asdex's name for ``format``.
 
     Returns:
         The (m, n) matrix in ``format`` (flat: over the raveled arguments).
     """
+    format = output_format or format
     check_one_of(format, FORMATS, "format")
     values = decompress_data(compressed, coloring)
     s = coloring.sparsity

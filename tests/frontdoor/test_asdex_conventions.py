@@ -188,3 +188,47 @@ def test_from_coloring_takes_the_format_third_as_the_peer_does():
     coloring = asdex.hessian_coloring(chain, X)
     dense = asdex.hessian_from_coloring(chain, coloring, "dense")(X)
     np.testing.assert_allclose(np.asarray(dense), jax.hessian(chain)(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "output_format, kind",
+    [("numpy_dense", np.ndarray), ("scipy_csr", "csr"), ("scipy_coo", "coo"), ("scipy_csc", "csc")],
+)
+def test_the_peers_output_formats_by_its_keyword(output_format, kind):
+    want = np.asarray(jax.hessian(chain)(X))
+    for build in (
+        lambda: asdex.hessian(chain, X, output_format=output_format),
+        lambda: asdex.hessian_from_coloring(
+            chain, asdex.hessian_coloring(chain, X), output_format=output_format
+        ),
+    ):
+        h = build()(X)
+        if kind is np.ndarray:
+            assert type(h) is np.ndarray
+        else:
+            assert h.format == kind
+            h = h.toarray()
+        np.testing.assert_allclose(h, want, rtol=1e-12)
+    tree = asdex.hessian(loss, PARAMS, BATCH, output_format=output_format)(PARAMS, BATCH)
+    block = tree["w"]["w"]
+    block = block if kind is np.ndarray else block.toarray()
+    np.testing.assert_allclose(block, jax.hessian(loss)(PARAMS, BATCH)["w"]["w"], rtol=1e-12)
+    with pytest.raises(TypeError, match="disagree"):
+        asdex.hessian(chain, X, format="values", output_format=output_format)
+
+
+def test_value_and_compressed_forms_under_the_peers_names():
+    value, b = asdex.value_and_compressed_hessian(chain, X)(X)
+    np.testing.assert_allclose(value, chain(X))
+    coloring = asdex.hessian_coloring(chain, X)
+    value2, b2 = asdex.value_and_compressed_hessian_from_coloring(chain, coloring)(X)
+    np.testing.assert_allclose(b2, b)
+    np.testing.assert_allclose(value2, value)
+    y, bj = asdex.value_and_compressed_jacobian(lambda x: x[1:] * x[:-1], X, mode="fwd")(X)
+    np.testing.assert_allclose(y, X[1:] * X[:-1])
+    dense = asdex.decompress(
+        bj,
+        asdex.jacobian_coloring(lambda x: x[1:] * x[:-1], X, mode="fwd"),
+        output_format="numpy_dense",
+    )
+    np.testing.assert_allclose(dense, jax.jacfwd(lambda x: x[1:] * x[:-1])(X), rtol=1e-12)
