@@ -6,8 +6,10 @@ import contextlib
 import datetime as _dt
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +102,21 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
     result["status"] = "failed"
     made: dict[str, Any] = {}  # the RunContext, once built, even if a stage then fails
     interrupted = False
+
+    def exit_on_sigint(signum: int, frame: Any) -> None:
+        # From the command line, Ctrl-C ends the process here, where the signal is taken:
+        # unwinding a KeyboardInterrupt through JAX's calls (dispatch threads, a
+        # compilation) could crash the interpreter (SIGSEGV) before it reached an exit.
+        result.update(status="interrupted", error="interrupted (Ctrl-C / SIGINT)")
+        if "ctx" in made:
+            _fill_result(made["ctx"], result, figures=False)
+        result["wall_s"] = time.perf_counter() - started
+        write_result(out_dir, result)
+        _exit_interrupted(out_dir / "result.json")
+
+    previous = None
+    if _EXIT_ON_SIGINT and threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGINT, exit_on_sigint)
     try:
         _run_stages(cfg, out_dir, result, made)
         result["status"] = "ok"
@@ -116,6 +133,8 @@ def run_job(cfg: DictConfig, out_dir: Path) -> dict[str, Any]:
         result["error"] = f"{type(exc).__name__}: {exc}"
         log.exception("unexpected failure")
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         if "ctx" in made:
             _fill_result(made["ctx"], result, figures=not interrupted)
         result["wall_s"] = time.perf_counter() - started
@@ -380,6 +399,26 @@ def _remove_run_dir(out_dir: Path) -> None:
                 return
 
 
+#: Set by :func:`main`: a job run from the command line exits on Ctrl-C at once (130);
+#: jobs run in-process (tests, notebooks) raise KeyboardInterrupt instead.
+_EXIT_ON_SIGINT = False
+
+
+def _exit_interrupted(where: Any) -> None:
+    """One line on stderr, then exit 130 at once: an interpreter shutdown while JAX's
+    threads are mid-work (a compilation, a transfer) can crash; result.json is written."""
+    print(
+        "interrupted" + (f": {where} records status interrupted" if where else ""),
+        file=sys.stderr,
+    )
+    for handler in logging.getLogger().handlers:
+        with contextlib.suppress(Exception):
+            handler.flush()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
+
+
 def main() -> None:
     """Console entry point: run Hydra; a multirun with failed jobs exits with status 1,
     Ctrl-C with 130 after one line on stderr; ``--help`` prints the options without Hydra."""
@@ -390,21 +429,11 @@ def main() -> None:
         return
     from asdex_pipe.pipeline.summary import SweepSummaryCallback
 
+    global _EXIT_ON_SIGINT
+    _EXIT_ON_SIGINT = True
     try:
         _hydra_task()
-    except KeyboardInterrupt as exc:
-        where = getattr(exc, "result_path", None)
-        print(
-            "interrupted" + (f": {where} records status interrupted" if where else ""),
-            file=sys.stderr,
-        )
-        # Leave at once: an interpreter shutdown while JAX's threads are mid-work (a
-        # compilation, a transfer) can crash. result.json is already written.
-        for handler in logging.getLogger().handlers:
-            with contextlib.suppress(Exception):
-                handler.flush()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+    except KeyboardInterrupt as exc:  # outside a job (or a job run off the main thread)
+        _exit_interrupted(getattr(exc, "result_path", None))
     if SweepSummaryCallback.failed_jobs:
         sys.exit(1)
