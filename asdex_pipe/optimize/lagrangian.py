@@ -80,7 +80,15 @@ def num_constraints(c: Callable | None, shape: tuple[int, ...], dtype: Any = Non
     """
     if c is None:
         return 0
-    out = _eval_shape(c, shape, dtype, "the constraint function c")
+    return constraint_count(_eval_shape(c, shape, dtype, "the constraint function c"))
+
+
+def constraint_count(out: Any) -> int:
+    """``m`` from the abstract output of a constraint function (``jax.eval_shape``).
+
+    Raises:
+        ValueError: when it is not one 1-D floating array.
+    """
     if not isinstance(out, jax.ShapeDtypeStruct) or len(out.shape) != 1:
         got = out.shape if isinstance(out, jax.ShapeDtypeStruct) else type(out).__name__
         raise ValueError(

@@ -47,6 +47,7 @@ from asdex_pipe.frontdoor import (
     value_and_jacobian_from_coloring,
 )
 from asdex_pipe.indices import index_dtype
+from asdex_pipe.optimize.lagrangian import constraint_count
 from asdex_pipe.pattern import ColoredPattern
 from asdex_pipe.vocabulary import HVP_MODES, ORDERS, SEEDS, SYMMETRIC_ALGORITHMS, check_one_of
 
@@ -335,15 +336,7 @@ def check_outputs(
         raise ValueError(
             f"the constraint function c fails on x0: {type(exc).__name__}: {exc}"
         ) from exc
-    if not isinstance(out, jax.ShapeDtypeStruct) or len(out.shape) != 1:
-        got = out.shape if isinstance(out, jax.ShapeDtypeStruct) else type(out).__name__
-        raise ValueError(
-            "the constraint function c must return a 1-D array of constraint values "
-            f"(shape (m,)), got {got}; stack scalar constraints with jnp.stack([...])"
-        )
-    if not jnp.issubdtype(out.dtype, jnp.floating):
-        raise ValueError(f"the constraint function c must return floats, got dtype {out.dtype}")
-    return int(out.shape[0])
+    return constraint_count(out)
 
 
 class DataSpec:
