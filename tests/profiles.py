@@ -31,9 +31,10 @@ if PROFILE not in SCALES:
     raise ValueError(f"HYPOTHESIS_PROFILE={PROFILE!r}; choose one of: {', '.join(SCALES)}")
 
 
-def examples(nominal: int) -> int:
-    """The example count for a test whose nominal count is ``nominal``, under the active profile."""
-    return max(MIN_EXAMPLES, round(nominal * SCALES[PROFILE]))
+def examples(nominal: int, minimum: int = MIN_EXAMPLES) -> int:
+    """The example count for a test whose nominal count is ``nominal``, under the active
+    profile, and at least ``minimum``."""
+    return max(minimum, round(nominal * SCALES[PROFILE]))
 
 
 for _name in SCALES:
