@@ -360,7 +360,9 @@ class InputSpec:
             xs.append(arr.reshape(-1).astype(self.dtype))
         x = xs[0] if len(xs) == 1 else jnp.concatenate(xs)
         others = tuple(a for i, a in enumerate(args) if i not in self.argnums)
-        data_leaves, data_tree = jax.tree.flatten(_mark_static((others, dict(kwargs))))
+        data_leaves, data_tree = jax.tree.flatten((others, dict(kwargs)))
+        if any(_is_static(v) for v in data_leaves):  # rare: only then the tree.map
+            data_leaves, data_tree = jax.tree.flatten(_mark_static((others, dict(kwargs))))
         if data_tree != self.data_tree:
             raise StructureMismatch(
                 f"the data arguments (positional outside argnums, and keywords) have structure "
