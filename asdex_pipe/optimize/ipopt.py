@@ -18,6 +18,7 @@ Ipopt 3.14 and MUMPS bundled).
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable
@@ -392,7 +393,8 @@ class IpoptProblem:
             jacobian_mode, coloring, allow_float32: as in :func:`minimize_ipopt` (bounds
             and options are the defaults of every :meth:`solve`).
         data: the data arguments' sample values (a tuple; ``()`` for none).
-        store: an :class:`~asdex_pipe.store.artifact_store.ArtifactStore`: the Lagrangian's
+        store: an :class:`~asdex_pipe.store.artifact_store.ArtifactStore`, or its root (a
+            local directory or an ``s3://``/``file://`` URL): the Lagrangian's
             coloring is loaded from it when stored (keyed by the Lagrangian's jaxpr and the
             coloring options), else detected and saved there. A local store also hosts
             JAX's persistent compilation cache (``<root>/jax_cache``) unless
@@ -484,6 +486,10 @@ class IpoptProblem:
         self.ub = _bound_vector(ub, "ub", n, IPOPT_INF, x0)
         _check_bounds(self.lb, self.ub, "variable bounds")
         self.n, self.dtype, self._unravel, self._flat0 = n, dtype, unravel, flat0
+        if isinstance(store, (str, os.PathLike)):
+            from asdex_pipe.store.artifact_store import ArtifactStore  # zarr: only when used
+
+            store = ArtifactStore(store)
         if compilation_cache is None and store is not None and store.location.is_local:
             compilation_cache = Path(store.root) / "jax_cache"
         cache_dir = None if compilation_cache is False else compilation_cache
@@ -688,7 +694,7 @@ def minimize_ipopt(
         coloring: an existing ``HVP`` coloring of the Lagrangian pattern over the flat
             ``x`` (skips detection and coloring), e.g. a stored artifact.
         allow_float32: evaluate in float32 when ``x0`` is float32 (refused otherwise).
-        store: an artifact store: the Lagrangian's coloring is reused from it when stored,
+        store: an artifact store or its root: the Lagrangian's coloring is reused from it when stored,
             else detected and saved (see :class:`IpoptProblem`).
         compilation_cache: directory of JAX's persistent compilation cache for the build
             (default: ``<store root>/jax_cache`` for a local store, else none).
