@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from asdex_pipe import display
 from asdex_pipe.indices import index_dtype
@@ -371,6 +370,8 @@ def _largest_two_colored_tree(sparsity: SparsityPattern, colors: np.ndarray) -> 
     uniq, node = unique_inverse(np.concatenate([i * k + c[j], j * k + c[i]]))
     e = i.size
     graph = sp.coo_array((np.ones(e, dtype=bool), (node[:e], node[e:])), shape=(uniq.size,) * 2)
+    from scipy.sparse.csgraph import connected_components  # 60 ms import: when used
+
     _, label = connected_components(graph, directed=False)
     return int(np.bincount(label).max())
 

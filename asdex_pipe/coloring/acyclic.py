@@ -12,10 +12,11 @@ takes the smallest remaining one, and its new edges are merged into their trees.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from asdex_pipe.kernels import kernel
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _find(parent, e):  # pragma: no cover - numba
     while parent[e] != e:
         parent[e] = parent[parent[e]]
@@ -23,7 +24,7 @@ def _find(parent, e):  # pragma: no cover - numba
     return e
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _union(parent, a, b):  # pragma: no cover - numba
     ra = _find(parent, a)
     rb = _find(parent, b)
@@ -31,7 +32,7 @@ def _union(parent, a, b):  # pragma: no cover - numba
         parent[ra] = rb
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def greedy_acyclic(indptr, indices, rev, order):  # pragma: no cover - numba
     """Acyclically color the graph visiting vertices in ``order``.
 

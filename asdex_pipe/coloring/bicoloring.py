@@ -41,13 +41,13 @@ the bound allows. Memory stays proportional to the pattern.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from asdex_pipe.coloring.columns import color_columns, num_colors
+from asdex_pipe.kernels import kernel
 from asdex_pipe.pattern import SparsityPattern
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _peeling_bounds(row_ptr, row_cols, order, n):  # pragma: no cover - numba
     """Lower bounds M(t) + D(t) for t = 0..m (see the module docstring)."""
     m = order.shape[0]

@@ -18,8 +18,8 @@ decides when that graph is affordable and colors without it when it is not:
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from asdex_pipe.kernels import kernel
 from asdex_pipe.pattern import SparsityPattern
 
 #: The intersection graph is built when the sum of squared row degrees (a bound on its
@@ -91,7 +91,7 @@ def color_columns_frugal(pattern: SparsityPattern, order: str, seed: int) -> tup
     return colors, used
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def greedy_partial_d2(row_ptr, row_cols, col_ptr, col_rows, order):  # pragma: no cover - numba
     """Partial distance-2 coloring of the columns, visiting them in ``order``.
 

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 
+from asdex_pipe.kernels import kernel
 from asdex_pipe.pattern import SparsityPattern
 from asdex_pipe.sorting import unique_inverse
 
@@ -305,7 +305,7 @@ def _check_acyclic(i: np.ndarray, j: np.ndarray, c: np.ndarray, n: int, k: int) 
         )
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _first_cycle_edge(a, b, num_nodes):  # pragma: no cover - numba
     """Index of the first edge (a[e], b[e]) that joins two already connected nodes, or -1
     (the graph is a forest). Union-find with path halving: O(E α(E)), where scipy's

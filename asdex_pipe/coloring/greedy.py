@@ -4,10 +4,11 @@ distance-2 coloring of Gebremedhin, Manne, Pothen (2005), Alg. 3.2 (GreedyPartia
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from asdex_pipe.kernels import kernel
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def greedy_distance1(indptr, indices, order):  # pragma: no cover - numba
     """Color vertices in ``order`` with the smallest color no colored neighbour has.
 

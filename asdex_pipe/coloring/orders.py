@@ -16,9 +16,9 @@ The dynamic orders use a bucket queue (doubly linked lists per key), O(|V| + |E|
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from asdex_pipe.coloring.graph import Graph
+from asdex_pipe.kernels import kernel
 
 STATIC_ORDERS = ("natural", "largest_first", "random")
 DYNAMIC_ORDERS = ("smallest_last", "incidence_degree", "dynamic_largest_first")
@@ -33,7 +33,7 @@ BEST_CANDIDATES = (
 )
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _bucket_order(indptr, indices, key, delta, pick_max):  # pragma: no cover - numba
     """Order vertices by repeatedly taking one from the best bucket (max or min key);
     every not-yet-taken neighbour of the taken vertex moves by ``delta``."""

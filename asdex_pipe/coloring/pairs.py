@@ -13,7 +13,8 @@ empty slot. Linear probing at load ≤ 1/2 with Fibonacci hashing (Knuth, TAOCP 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from asdex_pipe.kernels import kernel
 
 _GOLDEN = np.uint64(11400714819323198485)  # 2^64 / golden ratio, odd
 
@@ -23,7 +24,7 @@ def table_bits(entries: int) -> int:
     return max(4, int(2 * max(entries, 1) - 1).bit_length())
 
 
-@njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def find_slot(keys, key, bits):  # pragma: no cover - numba
     """Slot of ``key`` in ``keys`` (capacity 2^bits), or of the empty slot that ends its
     probe sequence when absent (check ``keys[slot] == key``)."""

@@ -36,9 +36,9 @@ colors, are exactly those of the textbook kernel. Memory: O(|V| + |E|).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from asdex_pipe.coloring.pairs import find_slot, table_bits
+from asdex_pipe.kernels import kernel
 
 #: Vertices of larger degree are hubs: reached through their color counts, never scanned.
 BIG = 32
@@ -66,7 +66,7 @@ def greedy_star(indptr, indices, order, big: int = BIG):
     return _greedy_star(indptr, indices, order, big, touches_hub, hub_edges, table_bits(hub_edges))
 
 
-@njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _other_of_color(
     indptr, indices, color, keys, slot_node, node_count, bits, big, x, w, c
 ):  # pragma: no cover - numba
@@ -82,7 +82,7 @@ def _other_of_color(
     return False
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _greedy_star(
     indptr, indices, order, big, touches_hub, hub_edges, bits
 ):  # pragma: no cover - numba
@@ -172,7 +172,7 @@ def _greedy_star(
     return color
 
 
-@njit(cache=True, inline="always")
+@kernel(cache=True, inline="always")
 def _count(
     keys,
     slot_node,

@@ -55,10 +55,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
-from scipy.sparse.csgraph import connected_components
 
 from asdex_pipe.differentiation.decompress import DecompressionError, symmetric_edges
+from asdex_pipe.kernels import kernel
 from asdex_pipe.pattern import SparsityPattern
 from asdex_pipe.sorting import first_index, unique_inverse
 
@@ -98,7 +97,7 @@ class SubstitutionPlan:
         return int(self.edge_lo.shape[0])
 
 
-@njit(cache=True)
+@kernel(cache=True)
 def _list_rank(succ):  # pragma: no cover - numba
     """Distance of each node to the end of its linked list (``succ == -1`` ends a list).
 
@@ -214,6 +213,8 @@ def substitution_plan(sparsity: SparsityPattern, colors: np.ndarray) -> Substitu
 
     if num_e:
         graph = sp.coo_array((np.ones(num_e), (a_node, b_node)), shape=(num_nodes, num_nodes))
+        from scipy.sparse.csgraph import connected_components  # 60 ms import: when used
+
         num_trees, label = connected_components(graph, directed=False)
     else:
         num_trees, label = 0, np.zeros(0, dtype=np.int64)

@@ -36,6 +36,7 @@ from asdex_pipe.optimize.problem import (
     Programs,
     check_outputs,
     check_problem_inputs,
+    default_cache_dir,
     flat_functions,
     sync_cpu_dispatch,
 )
@@ -400,7 +401,9 @@ class IpoptProblem:
             JAX's persistent compilation cache (``<root>/jax_cache``) unless
             ``compilation_cache`` says otherwise.
         compilation_cache: a directory for JAX's persistent compilation cache during the
-            build (``False``: none even with a local store).
+            build; default ``<root>/jax_cache`` of a local store, else
+            :func:`~asdex_pipe.optimize.problem.default_cache_dir` (JAX's own cache when
+            ``jax_compilation_cache_dir`` is set); ``False``: none.
         backend: ``"casadi"`` (CasADi's ``nlpsol("ipopt")`` with these compiled programs
             as CasADi functions; the ``casadi`` extra), ``"cyipopt"`` (the ``ipopt``
             extra's Ipopt) or ``"auto"``: casadi when it is installed (its Ipopt and MUMPS
@@ -490,8 +493,11 @@ class IpoptProblem:
             from asdex_pipe.store.artifact_store import ArtifactStore  # zarr: only when used
 
             store = ArtifactStore(store)
-        if compilation_cache is None and store is not None and store.location.is_local:
-            compilation_cache = Path(store.root) / "jax_cache"
+        if compilation_cache is None:
+            local_store = store is not None and store.location.is_local
+            compilation_cache = (
+                Path(store.root) / "jax_cache" if local_store else default_cache_dir()
+            )
         cache_dir = None if compilation_cache is False else compilation_cache
         with (
             jax.enable_x64(dtype == np.float64),
@@ -694,10 +700,11 @@ def minimize_ipopt(
         coloring: an existing ``HVP`` coloring of the Lagrangian pattern over the flat
             ``x`` (skips detection and coloring), e.g. a stored artifact.
         allow_float32: evaluate in float32 when ``x0`` is float32 (refused otherwise).
-        store: an artifact store or its root: the Lagrangian's coloring is reused from it when stored,
-            else detected and saved (see :class:`IpoptProblem`).
+        store: an artifact store or its root: the Lagrangian's coloring is reused from it
+            when stored, else detected and saved (see :class:`IpoptProblem`).
         compilation_cache: directory of JAX's persistent compilation cache for the build
-            (default: ``<store root>/jax_cache`` for a local store, else none).
+            (default: ``<store root>/jax_cache`` for a local store, else
+            ``~/.cache/asdex_pipe/jax_cache``; ``False``: none); see :class:`IpoptProblem`.
         backend: ``"auto"`` (casadi when installed, else cyipopt), ``"casadi"`` or
             ``"cyipopt"``; see :class:`IpoptProblem`.
         sync_dispatch: synchronous JAX CPU dispatch when JAX has not run yet (see

@@ -28,6 +28,7 @@ import concurrent.futures
 import contextlib
 import hashlib
 import math
+import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -65,15 +66,44 @@ def compilation_cache(directory: str | Path | None) -> Iterator[None]:
     if directory is None:
         yield
         return
+    from jax.experimental.compilation_cache import compilation_cache as jax_cache
+
     saved = {name: getattr(jax.config, name) for name in _CACHE_OPTIONS}
+    # JAX opens its cache once, at the first directory it compiles with; reset it so that
+    # this directory (not an earlier build's) is used, and again after for the next one.
+    switch = str(directory) != saved["jax_compilation_cache_dir"]
     try:
         jax.config.update("jax_compilation_cache_dir", str(directory))
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
         jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+        if switch:
+            jax_cache.reset_cache()
         yield
     finally:
         for name, value in saved.items():
             jax.config.update(name, value)
+        if switch:
+            jax_cache.reset_cache()
+
+
+def default_cache_dir() -> Path | None:
+    """JAX's persistent compilation cache directory for a problem's build when the caller
+    gives none: ``$ASDEX_PIPE_CACHE_DIR``, else ``$XDG_CACHE_HOME/asdex_pipe/jax_cache``
+    (``~/.cache/...``). None when JAX's own ``jax_compilation_cache_dir`` is set: that
+    cache is used as it is.
+
+    A build compiles three programs (0.3-0.5 s on 2 cores at n <= 10^3, most of a build);
+    with the cache a rebuild of the same problem, in this process or a new one, loads
+    them instead (0.15-0.25 s). The cache grows like numba's ``cache=True`` files; delete
+    the directory to reclaim the space, or pass ``compilation_cache=False``.
+    """
+    if jax.config.jax_compilation_cache_dir:
+        return None
+    env = os.environ.get("ASDEX_PIPE_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "asdex_pipe" / "jax_cache"
 
 
 def sync_cpu_dispatch() -> bool:

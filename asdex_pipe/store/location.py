@@ -71,7 +71,10 @@ class Location:
 
     @classmethod
     def of(cls, root: Any, storage_options: Mapping[str, Any] | None = None) -> Location:
-        """Normalise ``root`` (path or URL); relative local paths are taken from the cwd."""
+        """Normalise ``root`` (path or URL); relative local paths are taken from the cwd.
+        An empty root is refused (ValueError) rather than read as the cwd."""
+        if not str(root).strip():
+            raise ValueError("the store root is empty; give a directory or a URL")
         local = local_path(root if not isinstance(root, Path) else str(root))
         if local is not None:
             return cls(str(local.resolve()), {})

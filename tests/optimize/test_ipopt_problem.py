@@ -129,6 +129,25 @@ def test_store_reuses_the_lagrangian_coloring(tmp_path):
     np.testing.assert_allclose(second.solve().fun, HS071_F_STAR, rtol=1e-6)
 
 
+def test_store_given_as_a_path_and_the_default_compilation_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASDEX_PIPE_CACHE_DIR", str(tmp_path / "default_cache"))
+    kw = dict(constraints=HS.constraints, cl=HS.cl, cu=HS.cu, lb=HS.lb, ub=HS.ub)
+    # No store: the build's programs land in the default cache directory.
+    IpoptProblem(HS.fun, HS.x0, **kw)
+    assert any((tmp_path / "default_cache").iterdir())
+    # compilation_cache=False: nothing is written anywhere.
+    IpoptProblem(HS.fun, HS.x0, compilation_cache=False, **kw, store=None)
+    assert jax.config.jax_compilation_cache_dir is None  # JAX's setting restored
+    # A path is a store root: the second build reuses what the first one stored there.
+    root = str(tmp_path / "by_path")
+    IpoptProblem(HS.fun, HS.x0, store=root, **kw)
+    again = IpoptProblem(HS.fun, HS.x0, store=root, **kw)
+    assert again.programs.coloring_source == again.programs.jacobian_source == "stored"
+    assert any((tmp_path / "by_path" / "jax_cache").iterdir())
+    with pytest.raises(ValueError, match="store root is empty"):
+        IpoptProblem(HS.fun, HS.x0, store="", **kw)
+
+
 def test_data_of_another_shape_is_refused():
     fun, constraints, x0, lb, ub = _pendulum([])
     problem = IpoptProblem(fun, x0, constraints=constraints, data=(np.zeros(4),), lb=lb, ub=ub)
