@@ -169,7 +169,8 @@ class Programs:
             coloring; None without constraints).
         seeds: the Hessian's seed variant (``"auto"`` compiles and times both variants
             from n = 10^4 on, 0.4-0.7 s of setup at n = 3·10^4; ``"constant"`` skips that).
-        build_timings: seconds per build step.
+        build_timings: seconds per build step (``compile_s``: the wait, after the last
+            program is lowered, for compilations that started as each was complete).
     """
 
     def __init__(
@@ -200,6 +201,23 @@ class Programs:
         self.jacobian_colors = 0
         self.jac_rows = self.jac_cols = np.zeros(0, np.int32)
         self.hess_rows = self.hess_cols = None
+        with _Compiler() as compiler:
+            self._build(
+                compiler, fun_flat, c_flat, n, m, x_sample, data, hessian, algorithm, order,
+                mode, jacobian_mode, store, dtype, seeds,
+            )  # fmt: skip
+            t = time.perf_counter()
+            compiled = compiler.results()
+        self.build_timings["compile_s"] = time.perf_counter() - t
+        self.fg = compiled["fg"]
+        self.cj = compiled.get("cj")
+        self.hess = compiled.get("hess")
+
+    def _build(
+        self, compiler, fun_flat, c_flat, n, m, x_sample, data, hessian, algorithm, order,
+        mode, jacobian_mode, store, dtype, seeds,
+    ) -> None:  # fmt: skip
+        """Define the programs, each handed to ``compiler`` as soon as it is complete."""
         xs = jax.ShapeDtypeStruct((n,), dtype)
         ds = _abstract(data)
         ss = jax.ShapeDtypeStruct((), dtype)
@@ -210,7 +228,7 @@ class Programs:
             value, grad = jax.value_and_grad(fun_flat)(x, *d)
             return jnp.concatenate([jnp.reshape(value, (1,)), grad])
 
-        jitted: dict[str, tuple[Callable, tuple]] = {"fg": (jax.jit(fg), (xs, ds))}
+        compiler.submit("fg", fg, xs, ds)
 
         if m:
             jkey = None
@@ -239,7 +257,7 @@ class Programs:
                 value, values = jac(x, *d)
                 return jnp.concatenate([jnp.ravel(value), values])
 
-            jitted["cj"] = (jax.jit(cj), (xs, ds))
+            compiler.submit("cj", cj, xs, ds)
         self.build_timings["jacobian_s"] = time.perf_counter() - t
 
         def lagrangian(x, sigma, lam, *d):
@@ -285,7 +303,7 @@ class Programs:
             def hess(x, sigma, lam, d):
                 return derivative(x, sigma, lam, *d)[lower]
 
-            jitted["hess"] = (jax.jit(hess), (xs, ss, ls, ds))
+            compiler.submit("hess", hess, xs, ss, ls, ds)
         elif hessian == "dense":
             rows, cols = np.tril_indices(n)
             self.hess_rows, self.hess_cols = rows.astype(np.int32), cols.astype(np.int32)
@@ -294,25 +312,33 @@ class Programs:
                 h = jax.hessian(lagrangian)(x, sigma, lam, *d)
                 return h[self.hess_rows, self.hess_cols]
 
-            jitted["hess"] = (jax.jit(hess), (xs, ss, ls, ds))
+            compiler.submit("hess", hess, xs, ss, ls, ds)
         self.build_timings["hessian_s"] = time.perf_counter() - t
-        t = time.perf_counter()
-        compiled = self._compile(jitted)
-        self.build_timings["compile_s"] = time.perf_counter() - t
-        self.fg = compiled["fg"]
-        self.cj = compiled.get("cj")
-        self.hess = compiled.get("hess")
 
-    @staticmethod
-    def _compile(jitted: dict[str, tuple[Callable, tuple]]) -> dict[str, Callable]:
-        """Trace and lower every program here (Python, one at a time), then compile them
-        concurrently (XLA releases the GIL while it compiles)."""
-        lowered = {k: fn.trace(*args).lower() for k, (fn, args) in jitted.items()}
-        if len(lowered) == 1:
-            return {k: low.compile() for k, low in lowered.items()}
-        with concurrent.futures.ThreadPoolExecutor(len(lowered)) as pool:
-            futures = {k: pool.submit(low.compile) for k, low in lowered.items()}
-            return {k: fut.result() for k, fut in futures.items()}
+
+class _Compiler:
+    """Lowers each program when it is complete (Python, this thread) and compiles it on a
+    worker thread at once: XLA releases the GIL while it compiles, so the objective's
+    compilation overlaps the Jacobian's and the Lagrangian's detection and coloring."""
+
+    def __init__(self) -> None:
+        self._pool = concurrent.futures.ThreadPoolExecutor(3)
+        self._futures: dict[str, concurrent.futures.Future] = {}
+
+    def submit(self, name: str, fn: Callable, *args: Any) -> None:
+        """Trace and lower ``jax.jit(fn)`` at the abstract ``args``; compile it in the pool."""
+        lowered = jax.jit(fn).trace(*args).lower()
+        self._futures[name] = self._pool.submit(lowered.compile)
+
+    def results(self) -> dict[str, Callable]:
+        """The compiled programs by name (waits for the compilations)."""
+        return {name: future.result() for name, future in self._futures.items()}
+
+    def __enter__(self) -> _Compiler:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def check_problem_inputs(
