@@ -15,6 +15,22 @@ import numpy as np
 
 from asdex_pipe.pattern import SparsityPattern
 
+#: Nonzero masks already computed, per (derivative kind, f, input shape, points, seed): the
+#: zoo's functions are compared with their numerical patterns in several test modules.
+_MASKS: dict[tuple, np.ndarray] = {}
+
+
+def _cached_union(
+    kind: str, f: Callable, input_shape: tuple[int, ...], num_points: int, seed: int
+) -> SparsityPattern:
+    """:func:`_union_of_nonzeros` of ``jax.hessian(f)`` / ``jax.jacfwd(f)``, each mask
+    computed once per ``f`` and arguments (a fresh pattern is returned every call)."""
+    key = (kind, f, tuple(input_shape), num_points, seed)
+    if key not in _MASKS:
+        derivative = jax.hessian(f) if kind == "hessian" else jax.jacfwd(f)
+        _MASKS[key] = _union_of_nonzeros(derivative, input_shape, num_points, seed).todense()
+    return SparsityPattern.from_dense(_MASKS[key].copy())
+
 
 def _union_of_nonzeros(
     derivative: Callable, input_shape: tuple[int, ...], num_points: int, seed: int
@@ -45,14 +61,14 @@ def numerical_jacobian_pattern(
     Returns:
         (m, n) pattern with m = output size, n = input size.
     """
-    return _union_of_nonzeros(jax.jacfwd(f), input_shape, num_points, seed)
+    return _cached_union("jacobian", f, input_shape, num_points, seed)
 
 
 def numerical_hessian_pattern(
     f: Callable, input_shape: tuple[int, ...], num_points: int = 3, seed: int = 0
 ) -> SparsityPattern:
     """Union of nonzeros of ``jax.hessian(f)`` at random float64 points, as an (n, n) pattern."""
-    return _union_of_nonzeros(jax.hessian(f), input_shape, num_points, seed)
+    return _cached_union("hessian", f, input_shape, num_points, seed)
 
 
 def assert_superset(detected: SparsityPattern, numerical: SparsityPattern) -> None:

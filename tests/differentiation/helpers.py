@@ -40,9 +40,15 @@ def grid_energy(u):
     return jnp.sum(jnp.cos(dx)) + 1.5 * jnp.sum(dy**2) + jnp.sum(u**4)
 
 
+@functools.lru_cache(maxsize=64)
+def _jitted_hessian(f):
+    return jax.jit(jax.hessian(f))
+
+
 def dense_hessian(f, x):
+    """``jax.hessian(f)(x)`` as an (n, n) numpy array (jitted, compiled once per ``f``)."""
     n = x.size
-    return np.asarray(jax.jit(jax.hessian(f))(x)).reshape(n, n)
+    return np.asarray(_jitted_hessian(f)(x)).reshape(n, n)
 
 
 def to_dense(h) -> np.ndarray:

@@ -85,9 +85,15 @@ def _hessian_colorings(name: str) -> dict[str, ColoredPattern]:
     }
 
 
+@functools.cache
+def _jax_hessian(name):
+    """``jax.jit(jax.hessian(f))`` of a zoo case, compiled once per case (and dtype/shape)."""
+    return jax.jit(jax.hessian(next(c for c in SCALAR if c.name == name).f))
+
+
 def _reference_hessian(case, x):
     n = x.size
-    return np.asarray(jax.jit(jax.hessian(case.f))(x), dtype=np.float64).reshape(n, n)
+    return np.asarray(_jax_hessian(case.name)(x), dtype=np.float64).reshape(n, n)
 
 
 def _assert_hessian_close(h, ref, dtype):
@@ -170,6 +176,12 @@ def _flat(f):
     return lambda x: jnp.concatenate([jnp.ravel(leaf) for leaf in jax.tree.leaves(f(x))])
 
 
+@functools.cache
+def _jax_jacobian(name):
+    """``jax.jit(jax.jacfwd(flat f))`` of a zoo case, compiled once per case."""
+    return jax.jit(jax.jacfwd(_flat(next(c for c in VECTOR if c.name == name).f)))
+
+
 @pytest.mark.parametrize(
     "case, which",
     [
@@ -180,7 +192,7 @@ def _flat(f):
 )
 def test_zoo_jacobian_from_coloring(case, which):
     x64 = _point(case, jnp.float64)
-    at_point = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x64)).reshape(-1, x64.size)
+    at_point = np.asarray(_jax_jacobian(case.name)(x64)).reshape(-1, x64.size)
     p = _union_with_point(numerical_jacobian_pattern(_flat(case.f), case.input_shape), at_point)
     if which == "JVP":
         coloring = ColoredPattern(p, _with_empty(_distance2(p), p), "JVP", "column")
@@ -191,9 +203,7 @@ def test_zoo_jacobian_from_coloring(case, which):
     for dtype in (jnp.float64, jnp.float32):
         x = _point(case, dtype)
         jac = to_dense(jacobian_from_coloring(case.f, coloring, format=fmt)(x))
-        ref = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x.astype(jnp.float64))).reshape(
-            jac.shape
-        )
+        ref = np.asarray(_jax_jacobian(case.name)(x.astype(jnp.float64))).reshape(jac.shape)
         if dtype == jnp.float64:
             np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())
         else:
@@ -224,5 +234,5 @@ def test_zoo_jacobian_end_to_end(case, mode):
 
     x = _point(case, jnp.float64)
     jac = to_dense(jacobian(case.f, case.input_shape, mode=mode, format="dense")(x))
-    ref = np.asarray(jax.jit(jax.jacfwd(_flat(case.f)))(x)).reshape(jac.shape)
+    ref = np.asarray(_jax_jacobian(case.name)(x)).reshape(jac.shape)
     np.testing.assert_allclose(jac, ref, rtol=1e-12, atol=1e-12 * np.abs(ref).max())

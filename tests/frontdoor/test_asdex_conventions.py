@@ -3,6 +3,8 @@ conventions, exercised through our public API (tests written here, no adapter)."
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +28,18 @@ PARAMS = {"w": jnp.linspace(0.5, 1.5, 5), "b": jnp.array([0.3, -0.7])}
 BATCH = {"a": jnp.arange(1.0, 5.0)}
 
 
+@functools.cache
+def _jax_hessian(f, argnums=0, static_argnums=()):
+    """``jax.hessian``, jitted (one program instead of op-by-op dispatch) and kept per
+    function: the references below are evaluated many times."""
+    return jax.jit(jax.hessian(f, argnums=argnums), static_argnums=static_argnums)
+
+
+@functools.cache
+def _jax_jacfwd(f):
+    return jax.jit(jax.jacfwd(f))
+
+
 def _dense_tree(h):
     return jax.tree.map(
         lambda a: np.asarray(a.todense()), h, is_leaf=lambda a: hasattr(a, "todense")
@@ -39,21 +53,21 @@ def _assert_tree_close(ours, ref):
 
 def test_positional_samples_and_argnums_like_jax_hessian():
     fn = asdex.hessian(loss, PARAMS, BATCH)
-    _assert_tree_close(_dense_tree(fn(PARAMS, BATCH)), jax.hessian(loss)(PARAMS, BATCH))
+    _assert_tree_close(_dense_tree(fn(PARAMS, BATCH)), _jax_hessian(loss)(PARAMS, BATCH))
     fn1 = asdex.hessian(loss, PARAMS, BATCH, argnums=(0,))
     _assert_tree_close(
-        _dense_tree(fn1(PARAMS, BATCH)), jax.hessian(loss, argnums=(0,))(PARAMS, BATCH)
+        _dense_tree(fn1(PARAMS, BATCH)), _jax_hessian(loss, argnums=(0,))(PARAMS, BATCH)
     )
 
 
 def test_keyword_samples_at_build_time_and_only_at_call_time():
     built_with = asdex.hessian(loss, PARAMS, BATCH, scale=2.0)
-    ref = jax.hessian(loss)(PARAMS, BATCH, scale=2.0)
+    ref = _jax_hessian(loss)(PARAMS, BATCH, scale=2.0)
     _assert_tree_close(_dense_tree(built_with(PARAMS, BATCH, scale=2.0)), ref)
     # A keyword argument the build never saw: built again for it, as JAX retraces.
     fn = asdex.hessian(loss, PARAMS, BATCH)
     _assert_tree_close(_dense_tree(fn(PARAMS, BATCH, scale=2.0)), ref)
-    _assert_tree_close(_dense_tree(fn(PARAMS, BATCH)), jax.hessian(loss)(PARAMS, BATCH))
+    _assert_tree_close(_dense_tree(fn(PARAMS, BATCH)), _jax_hessian(loss)(PARAMS, BATCH))
 
 
 def _prefix_cubes(x, n):
@@ -63,7 +77,7 @@ def _prefix_cubes(x, n):
 def test_a_python_static_argument_that_changes_between_calls():
     fn = asdex.hessian(_prefix_cubes, X, 3)
     for n in (3, 5, 3):
-        want = jax.hessian(_prefix_cubes)(X, n)
+        want = _jax_hessian(_prefix_cubes, static_argnums=1)(X, n)
         np.testing.assert_allclose(np.asarray(fn(X, n).todense()), want, rtol=1e-12)
 
 
@@ -72,7 +86,7 @@ def test_has_aux_returns_aux_like_jax():
         return chain(x), {"norm": jnp.linalg.norm(x), "tag": "ok"}
 
     h, aux = asdex.hessian(with_aux, X, has_aux=True)(X)
-    np.testing.assert_allclose(np.asarray(h.todense()), jax.hessian(chain)(X), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(h.todense()), _jax_hessian(chain)(X), rtol=1e-12)
     assert aux["tag"] == "ok"
     np.testing.assert_allclose(aux["norm"], jnp.linalg.norm(X))
 
@@ -83,7 +97,7 @@ def test_jacobian_and_value_and_forms():
 
     value, jac = asdex.value_and_jacobian(residuals, X, 2.0)(X, 2.0)
     np.testing.assert_allclose(value, residuals(X, 2.0))
-    np.testing.assert_allclose(np.asarray(jac.todense()), jax.jacfwd(residuals)(X, 2.0))
+    np.testing.assert_allclose(np.asarray(jac.todense()), _jax_jacfwd(residuals)(X, 2.0))
     pattern = asdex.jacobian_sparsity(residuals, X, 2.0)
     assert pattern.shape == (7, 8) and pattern.nnz == 14
     coloring = asdex.jacobian_coloring(residuals, X, 2.0)
@@ -94,7 +108,7 @@ def test_the_seed_forms_keep_working():
     by_keyword = asdex.hessian(chain, input_shape=8)
     by_position = asdex.hessian(chain, 8)
     by_shape = asdex.hessian(chain, (8,))
-    want = jax.hessian(chain)(X)
+    want = _jax_hessian(chain)(X)
     for fn in (by_keyword, by_position, by_shape):
         np.testing.assert_allclose(np.asarray(fn(X).todense()), want, rtol=1e-12)
     assert asdex.hessian_sparsity(chain, input_shape=8) == asdex.hessian_sparsity(chain, X)
@@ -130,7 +144,8 @@ def test_allow_int_differentiates_float_leaves_and_gives_zero_for_integer_ones()
     with pytest.raises(TypeError, match="allow_int"):
         asdex.hessian(mixed, params)
     h = _dense_tree(asdex.hessian(mixed, params, allow_int=True)(params))
-    np.testing.assert_allclose(h["x"]["x"], jax.hessian(lambda x: mixed({**params, "x": x}))(X[:4]))
+    ref = jax.jit(jax.hessian(lambda x: mixed({**params, "x": x})))(X[:4])
+    np.testing.assert_allclose(h["x"]["x"], ref)
     assert not np.any(h["k"]["k"]) and not np.any(h["x"]["k"])
 
 
@@ -142,7 +157,7 @@ def test_colorings_and_patterns_pass_through_jit_as_arguments():
         return asdex.hessian_from_coloring(chain, c, format="values")(x)
 
     got = values(coloring, X)
-    dense = np.asarray(jax.hessian(chain)(X))
+    dense = np.asarray(_jax_hessian(chain)(X))
     s = coloring.sparsity
     np.testing.assert_allclose(got, dense[s.rows, s.cols], rtol=1e-12)
     leaves, tree = jax.tree.flatten((coloring, coloring.sparsity))
@@ -154,7 +169,7 @@ def test_compressed_products_then_decompression():
     b = fn(X)
     coloring = fn.coloring
     assert b.shape == (coloring.num_colors, 8)
-    dense = np.asarray(jax.hessian(chain)(X))
+    dense = np.asarray(_jax_hessian(chain)(X))
     np.testing.assert_allclose(np.asarray(asdex.decompress(b, coloring, "dense")), dense)
     values = jax.jit(asdex.decompress_data)(b, coloring)
     s = coloring.sparsity
@@ -179,7 +194,7 @@ def test_compressed_jacobian_by_columns_or_rows(mode):
     length = 7 if coloring.mode == "JVP" else 8
     assert b.shape == (coloring.num_colors, length)
     j = asdex.decompress(b, coloring, "dense")
-    np.testing.assert_allclose(np.asarray(j), jax.jacfwd(residuals)(X), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(j), _jax_jacfwd(residuals)(X), rtol=1e-12)
     b2 = asdex.compressed_jacobian_from_coloring(residuals, coloring)(X)
     np.testing.assert_allclose(b2, b)
 
@@ -187,7 +202,7 @@ def test_compressed_jacobian_by_columns_or_rows(mode):
 def test_from_coloring_takes_the_format_third_as_the_peer_does():
     coloring = asdex.hessian_coloring(chain, X)
     dense = asdex.hessian_from_coloring(chain, coloring, "dense")(X)
-    np.testing.assert_allclose(np.asarray(dense), jax.hessian(chain)(X), rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(dense), _jax_hessian(chain)(X), rtol=1e-12)
 
 
 @pytest.mark.parametrize(
@@ -195,7 +210,7 @@ def test_from_coloring_takes_the_format_third_as_the_peer_does():
     [("numpy_dense", np.ndarray), ("scipy_csr", "csr"), ("scipy_coo", "coo"), ("scipy_csc", "csc")],
 )
 def test_the_peers_output_formats_by_its_keyword(output_format, kind):
-    want = np.asarray(jax.hessian(chain)(X))
+    want = np.asarray(_jax_hessian(chain)(X))
     for build in (
         lambda: asdex.hessian(chain, X, output_format=output_format),
         lambda: asdex.hessian_from_coloring(
@@ -212,7 +227,7 @@ def test_the_peers_output_formats_by_its_keyword(output_format, kind):
     tree = asdex.hessian(loss, PARAMS, BATCH, output_format=output_format)(PARAMS, BATCH)
     block = tree["w"]["w"]
     block = block if kind is np.ndarray else block.toarray()
-    np.testing.assert_allclose(block, jax.hessian(loss)(PARAMS, BATCH)["w"]["w"], rtol=1e-12)
+    np.testing.assert_allclose(block, _jax_hessian(loss)(PARAMS, BATCH)["w"]["w"], rtol=1e-12)
     with pytest.raises(TypeError, match="disagree"):
         asdex.hessian(chain, X, format="values", output_format=output_format)
 
@@ -231,4 +246,4 @@ def test_value_and_compressed_forms_under_the_peers_names():
         asdex.jacobian_coloring(lambda x: x[1:] * x[:-1], X, mode="fwd"),
         output_format="numpy_dense",
     )
-    np.testing.assert_allclose(dense, jax.jacfwd(lambda x: x[1:] * x[:-1])(X), rtol=1e-12)
+    np.testing.assert_allclose(dense, jax.jit(jax.jacfwd(lambda x: x[1:] * x[:-1]))(X), rtol=1e-12)

@@ -72,19 +72,22 @@ def _value_builders(f):
     ]
 
 
-@pytest.mark.parametrize("name", list(SCALARS))
+# "(1,) linear" is slow: test_value_with_aux_has_the_output_shape_of_f runs it by default.
+@pytest.mark.parametrize(
+    "name",
+    [pytest.param(n, marks=pytest.mark.slow if n == "(1,) linear" else ()) for n in SCALARS],
+)
 def test_value_has_the_output_shape_of_f(name):
     f = SCALARS[name]
     want = f(X)
+    h_ref = _dense_h(lambda y: jnp.sum(f(y)), X)
     for route, fn in _value_builders(f):
         for call in (fn, jax.jit(fn)):
             value, h = call(X)
             assert value.shape == want.shape, (route, value.shape, want.shape)
             assert value.dtype == want.dtype, route
             np.testing.assert_allclose(np.asarray(value), np.asarray(want), rtol=1e-14)
-            np.testing.assert_allclose(
-                to_dense(h), _dense_h(lambda y: jnp.sum(f(y)), X), rtol=1e-12, atol=1e-12
-            )
+            np.testing.assert_allclose(to_dense(h), h_ref, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["(1,)", "(1,) linear"])
@@ -158,8 +161,23 @@ def _from_coloring_cases():
 CASES = _from_coloring_cases()
 
 
-@pytest.mark.parametrize("order", ["jit first", "eager first"])
-@pytest.mark.parametrize("case", list(CASES))
+# Every case is first called in jit by default; "eager first" (the control) runs by default
+# for the Hessian and a Jacobian, and for the other cases under -m slow.
+@pytest.mark.parametrize(
+    "case, order",
+    [
+        pytest.param(
+            case,
+            order,
+            id=f"{case}-{order}",
+            marks=pytest.mark.slow
+            if order == "eager first" and case not in ("hessian", "jacobian fwd")
+            else (),
+        )
+        for case in CASES
+        for order in ("jit first", "eager first")
+    ],
+)
 def test_from_coloring_first_called_in_jit(case, order):
     """Colorings built from sample arguments record the structure; the function is then
     built on its first call, which may be inside the caller's jit."""
@@ -243,7 +261,14 @@ def _same_aux(ours, ref):
             np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("name", list(AUXES))
+# "string" and "dict of floats" are slow: "mixed" has a string and a float leaf in a dict.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.slow if n in ("string", "dict of floats") else ())
+        for n in AUXES
+    ],
+)
 def test_aux_that_is_not_an_array(name):
     make_aux = AUXES[name]
 

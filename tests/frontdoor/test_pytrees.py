@@ -4,6 +4,8 @@ Every form is compared with ``jax.hessian`` / ``jax.jacobian`` on values and on 
 structure (same treedef, same block shapes), through the public entry points.
 """
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -87,13 +89,34 @@ CASES = {
 }
 
 
+@functools.cache
+def _hessian_ref(case):
+    """``jax.hessian`` of a case at its arguments, jitted (one program instead of op-by-op
+    dispatch) and computed once for all modes and algorithms."""
+    f, args, kwargs, argnums, has_aux = CASES[case]
+    return jax.jit(jax.hessian(f, argnums=argnums, has_aux=has_aux))(*args, **kwargs)
+
+
 def _shape_structs(tree):
     return jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), tree)
 
 
-@pytest.mark.parametrize("case", list(CASES))
-@pytest.mark.parametrize("mode", HVP_MODES)
-@pytest.mark.parametrize("algorithm", ["star", "acyclic"])
+def _forms_grid():
+    """Every form × mode × algorithm. The default run takes half: each form in every mode,
+    the algorithm alternating, so each form and each mode meets both algorithms; the other
+    half is ``slow``."""
+    return [
+        pytest.param(
+            case, mode, algorithm, id=f"{algorithm}-{mode}-{case}",
+            marks=() if (i + j + k) % 2 == 0 else pytest.mark.slow,
+        )
+        for k, algorithm in enumerate(["star", "acyclic"])
+        for j, mode in enumerate(HVP_MODES)
+        for i, case in enumerate(CASES)
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize("case, mode, algorithm", _forms_grid())
 def test_hessian_forms_match_jax_hessian(case, mode, algorithm):
     f, args, kwargs, argnums, has_aux = CASES[case]
     fn = hessian(
@@ -101,7 +124,7 @@ def test_hessian_forms_match_jax_hessian(case, mode, algorithm):
         mode=mode, algorithm=algorithm,
     )  # fmt: skip
     ours = fn(*args, **kwargs)
-    ref = jax.hessian(f, argnums=argnums, has_aux=has_aux)(*args, **kwargs)
+    ref = _hessian_ref(case)
     if has_aux:
         (ours, aux), (ref, ref_aux) = ours, ref
         _same_blocks(aux, ref_aux)
@@ -140,7 +163,7 @@ def test_value_and_hessian_with_aux():
     ref_value, ref_aux = f(*args)
     np.testing.assert_allclose(value, ref_value, rtol=1e-12)
     _same_blocks(aux, ref_aux)
-    _same_blocks(h, jax.hessian(f, has_aux=True)(*args)[0])
+    _same_blocks(h, _hessian_ref("has_aux")[0])
 
 
 JAC_CASES = {
@@ -154,13 +177,22 @@ JAC_CASES = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", list(JAC_CASES))
-@pytest.mark.parametrize("mode", ["fwd", "rev"])
+# Each form in one mode by default, the mode alternating (so both run); the rest are slow.
+@pytest.mark.parametrize(
+    "case, mode",
+    [
+        pytest.param(
+            case, mode, id=f"{mode}-{case}", marks=() if (i + j) % 2 == 0 else pytest.mark.slow
+        )
+        for j, mode in enumerate(["fwd", "rev"])
+        for i, case in enumerate(JAC_CASES)
+    ],
+)
 def test_jacobian_forms_match_jax_jacobian(case, mode):
     f, args, kwargs, argnums, has_aux = JAC_CASES[case]
     fn = jacobian(f, args=args, kwargs=kwargs, argnums=argnums, has_aux=has_aux, mode=mode)
     ours = fn(*args, **kwargs)
-    ref = jax.jacobian(f, argnums=argnums, has_aux=has_aux)(*args, **kwargs)
+    ref = jax.jit(jax.jacobian(f, argnums=argnums, has_aux=has_aux))(*args, **kwargs)
     if has_aux:
         (ours, aux), (ref, ref_aux) = ours, ref
         np.testing.assert_allclose(aux, ref_aux)
@@ -290,7 +322,8 @@ def test_has_aux_without_a_pair_and_wrong_calls():
 def test_hvp_and_checks_take_the_same_forms():
     v = (_a(6), _a(6))
     ours = hvp(energy, v=v, args=(U, V, W), argnums=(0, 1), mode="rev_over_fwd")
-    ref = jax.jvp(lambda a, b: jax.grad(energy, argnums=(0, 1))(a, b, W), (U, V), v)[1]
+    grad = jax.grad(energy, argnums=(0, 1))
+    ref = jax.jit(lambda t: jax.jvp(lambda a, b: grad(a, b, W), (U, V), t)[1])(v)
     for a, b in zip(ours, ref, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     tree_v = jax.tree.map(jnp.ones_like, PARAMS)

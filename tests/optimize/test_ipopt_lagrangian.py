@@ -64,8 +64,18 @@ def _check_values(lag, f, c, x, sigma, lam):
     assert not outside.any(), np.argwhere(outside)[:3]
 
 
-@pytest.mark.parametrize("algorithm", ["star", "acyclic"])
-@pytest.mark.parametrize("mode", MODES)
+# Every mode by default, the algorithm alternating (so both run); the other pairings are slow.
+@pytest.mark.parametrize(
+    "mode, algorithm",
+    [
+        pytest.param(
+            mode, algorithm, id=f"{mode}-{algorithm}",
+            marks=() if (i + j) % 2 == 0 else pytest.mark.slow,
+        )
+        for j, algorithm in enumerate(["star", "acyclic"])
+        for i, mode in enumerate(MODES)
+    ],
+)  # fmt: skip
 def test_values_match_jax_hessian_in_every_mode(mode, algorithm):
     f, c, n = PROBLEMS["far"]
     rng = np.random.default_rng(7)

@@ -224,7 +224,16 @@ def _check_summary_with_a_failed_row(status, tmp_path):
     assert (summary.parent / "summary.md").read_text().count("\n|") >= 3
 
 
-@pytest.mark.parametrize("mode", ["fwd_over_rev", "rev_over_fwd", "rev_over_rev"])
+# The pipeline passes the mode through; the modes themselves are tested below the pipeline
+# (tests/differentiation), so the default run takes the default mode, -m slow the others.
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "fwd_over_rev",
+        pytest.param("rev_over_fwd", marks=pytest.mark.slow),
+        pytest.param("rev_over_rev", marks=pytest.mark.slow),
+    ],
+)
 def test_every_mode_and_coloring_verifies(make_cfg, tmp_path, mode):
     for algorithm in ("star", "acyclic", "column", "row"):
         result, _ = _run(
